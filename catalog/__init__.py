@@ -1,0 +1,1 @@
+"""Catalog: the platform's memory in PostgreSQL (live streams and keys today)."""

@@ -1,0 +1,1 @@
+"""Ingest: protocols that accept a publisher's stream (RTMP now, WHIP later)."""

@@ -1,0 +1,124 @@
+"""Publisher timestamps → one continuous output timeline, shared by audio and video.
+
+RTMP carries 32-bit millisecond timestamps that wrap after ~49.7 days, start at arbitrary
+values, and jump when an encoder restarts or a relay splices. Players need decode times that
+only move forward at the pace of the media, with audio and video on the same clock. So:
+
+* each track unwraps its own 32-bit values (a signed 32-bit delta from its previous value);
+* a jump is a step the wall clock does not explain: backwards, or forwards by much more than
+  the time that passed since the previous packet arrived. A jump moves one offset shared by
+  both tracks, so A/V sync is preserved across it;
+* video keeps millisecond precision (×90 for the 90 kHz timescale). Audio is re-clocked to
+  whole AAC frames (1024 samples) because millisecond timestamps cannot express 21.333 ms
+  frames; it resynchronises to the publisher's clock only when the two disagree by more
+  than a frame budget (dropped or inserted audio), which keeps drift at zero over hours;
+* the output of a later session (a publisher reconnect) starts right after the previous one
+  ended, so the stream's media time never goes backwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packager.media import MediaPacket
+
+VIDEO_TIMESCALE = 90_000
+AAC_FRAME_SAMPLES = 1024
+_WRAP = 1 << 32
+_FORWARD_JUMP_SLACK_MS = 2_000
+_AUDIO_RESYNC_MS = 100
+_ANCHOR_SETTLE_S = 2.0
+
+
+def _signed32(value: int) -> int:
+    value %= _WRAP
+    return value - _WRAP if value >= _WRAP // 2 else value
+
+
+@dataclass(slots=True)
+class _TrackClock:
+    last_raw: int | None = None
+    last_unwrapped: int = 0
+    last_received: float = 0.0
+    last_out_ms: int = 0
+
+
+class Timeline:
+    """Maps one publish session's packets to output times. Not thread-safe: one owner."""
+
+    def __init__(self, start_ms: int, audio_sample_rate: int | None) -> None:
+        self._start_ms = start_ms
+        self._offset: int | None = None
+        self._video = _TrackClock()
+        self._audio = _TrackClock()
+        self._audio_rate = audio_sample_rate
+        self._audio_next: int | None = None
+        self._anchor: float | None = None
+        self._anchor_since: float = 0.0
+        self.jumps = 0
+
+    def video(self, packet: MediaPacket) -> tuple[int, int]:
+        """``(dts, pts)`` in 90 kHz ticks."""
+        dts_ms = self._map(self._video, packet)
+        self._update_anchor(packet.received, dts_ms / 1000)
+        return dts_ms * 90, (dts_ms + packet.cts_ms) * 90
+
+    def audio(self, packet: MediaPacket) -> int:
+        """dts in samples at the AudioSpecificConfig's rate."""
+        assert self._audio_rate is not None
+        dts_ms = self._map(self._audio, packet)
+        self._update_anchor(packet.received, dts_ms / 1000)
+        exact = dts_ms * self._audio_rate // 1000
+        if self._audio_next is None or abs(exact - self._audio_next) > _AUDIO_RESYNC_MS * self._audio_rate // 1000:
+            self._audio_next = exact
+        dts = self._audio_next
+        self._audio_next += AAC_FRAME_SAMPLES
+        return dts
+
+    def wallclock(self, media_seconds: float) -> float:
+        """Ingest wall-clock time at which this media time arrived (for PROGRAM-DATE-TIME)."""
+        assert self._anchor is not None
+        return self._anchor + media_seconds
+
+    @property
+    def end_ms(self) -> int:
+        return max(self._video.last_out_ms, self._audio.last_out_ms)
+
+    def _map(self, clock: _TrackClock, packet: MediaPacket) -> int:
+        raw = packet.dts_ms % _WRAP
+        if clock.last_raw is None:
+            unwrapped = raw
+            if self._offset is None:
+                self._offset = self._start_ms - unwrapped
+        else:
+            step = _signed32(raw - clock.last_raw)
+            unwrapped = clock.last_unwrapped + step
+            waited_ms = (packet.received - clock.last_received) * 1000
+            if step < 0 or step > waited_ms + _FORWARD_JUMP_SLACK_MS:
+                # Re-anchor so this packet lands where the wall clock says it should.
+                assert self._offset is not None
+                wanted = clock.last_out_ms + max(1, int(waited_ms))
+                self._offset = wanted - unwrapped
+                self.jumps += 1
+        first = clock.last_raw is None
+        clock.last_raw = raw
+        clock.last_unwrapped = unwrapped
+        clock.last_received = packet.received
+        assert self._offset is not None
+        # Decode times must strictly increase within a track (MP4 requires it).
+        out = unwrapped + self._offset if first else max(unwrapped + self._offset, clock.last_out_ms + 1)
+        clock.last_out_ms = out
+        return out
+
+    def _update_anchor(self, received: float, media_seconds: float) -> None:
+        """Anchor = earliest arrival consistent with the media clock, settled in the first seconds.
+
+        A publisher often flushes a burst of buffered frames on connect; taking the minimum of
+        ``received - media`` over the first seconds finds the packets that arrived on time.
+        """
+        candidate = received - media_seconds
+        if self._anchor is None:
+            self._anchor = candidate
+            self._anchor_since = received
+        elif received - self._anchor_since < _ANCHOR_SETTLE_S and candidate < self._anchor:
+            self._anchor = candidate

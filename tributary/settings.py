@@ -1,0 +1,92 @@
+"""The one typed settings model: environment variables, then an optional TOML file, then defaults.
+
+Environment variables use the ``TRIBUTARY_`` prefix with ``__`` between nesting levels
+(``TRIBUTARY_LIVE__PART_TARGET=0.25``); ``DATABASE_URL`` and ``REDIS_URL`` are also read bare
+because every hosting platform sets them that way. The TOML file is named by
+``TRIBUTARY_CONFIG`` (or ``--config``) and mirrors the same structure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class HttpSettings(BaseModel):
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class RtmpSettings(BaseModel):
+    host: str = "0.0.0.0"
+    port: int = Field(1935, ge=0, le=65535)
+    handshake_timeout: float = Field(10.0, gt=0)
+    idle_timeout: float = Field(30.0, gt=0, description="A publisher silent this long is dropped.")
+    max_message_size: int = Field(8 * 1024 * 1024, gt=0)
+
+
+class LiveSettings(BaseModel):
+    part_target: float = Field(0.2, gt=0.05, le=2.0, description="LL-HLS part duration, seconds.")
+    segment_target: float = Field(2.0, gt=0.2, le=20.0, description="Segments cut at the first keyframe after this.")
+    window_segments: int = Field(12, ge=3, le=1000)
+    reconnect_grace: float = Field(20.0, ge=0, description="How long a dropped publisher may take to come back.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRIBUTARY_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "tributary")
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("TRIBUTARY_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("TRIBUTARY_REDIS_URL", "REDIS_URL")
+    )
+    public_host: str = Field("127.0.0.1", description="Host name printed in RTMP and watch URLs.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    http: HttpSettings = HttpSettings()
+    rtmp: RtmpSettings = RtmpSettings()
+    live: LiveSettings = LiveSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("TRIBUTARY_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    @property
+    def rtmp_url(self) -> str:
+        return f"rtmp://{self.public_host}:{self.rtmp.port}/live"
+
+    def watch_url(self, stream: str) -> str:
+        return f"http://{self.public_host}:{self.http.port}/watch/{stream}"
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Load settings; an explicit ``config_file`` wins over ``TRIBUTARY_CONFIG``."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"config file not found: {config_file}")
+        os.environ["TRIBUTARY_CONFIG"] = str(config_file)
+    return Settings()
