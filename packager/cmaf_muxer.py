@@ -10,6 +10,8 @@ any video keyframe (``frag_keyframe``) and once the fragment spans the part dura
 * ``frag_discont`` + ``avoid_negative_ts=make_non_negative`` make the first fragment's decode
   time (tfdt) the packet's own timeline position instead of zero, so a reconnect continues
   the stream's media time and every rendition of a stream shares one clock.
+* no ``cmaf`` movflag: it implies ``negative_cts_offsets``, which shifts a B-frame video track
+  by its first composition offset while audio stays put (80 ms of A/V skew at 3 B-frames).
 
 Everything here is CPU work on PyAV objects: it runs on the pipeline's worker thread.
 """
@@ -29,6 +31,7 @@ from packager.timeline import AAC_FRAME_SAMPLES, VIDEO_TIMESCALE
 
 _MAX_INTERLEAVE_US = 300_000
 _PRELUDE_FRAMES = 6
+_TIMESTAMP_JITTER_S = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,18 +120,26 @@ class CmafMuxer:
         self._video_size = video_size
         self._held: dict[MediaKind, TimedPacket] = {}
         self._prelude: list[tuple[TimedPacket, int]] = []
+        self._started = False
         self._last_duration: dict[MediaKind, int] = {}
         self._container: av.container.OutputContainer | None = None
         self._streams: dict[MediaKind, av.stream.Stream] = {}
         self._sink = _Sink()
         self._reader = FragmentReader()
         self.part_target: float | None = None
+        self.frame_rate: float | None = None
 
     @property
     def init_segment(self) -> bytes | None:
         return self._reader.init
 
     def write(self, packet: TimedPacket) -> list[Part]:
+        if not self._started:
+            # Nothing before the first keyframe is decodable. Judged on arrival: hold-back
+            # reorders emission, so the audio just after the keyframe may be emitted before it.
+            if self._video_cfg is not None and not (packet.kind == "video" and packet.keyframe):
+                return []
+            self._started = True
         held = self._held.get(packet.kind)
         self._held[packet.kind] = packet
         if held is None:
@@ -177,11 +188,6 @@ class CmafMuxer:
         The first part needs several frames anyway, so waiting for them costs no latency, and
         the median of their durations survives millisecond rounding (33, 34, 33 ms → 30 fps).
         """
-        if self._video_cfg is not None:
-            if packet.kind == "video" and not packet.keyframe and not self._prelude:
-                return False  # wait for a keyframe: a part must be decodable on its own
-            if packet.kind == "audio" and not self._prelude:
-                return False
         self._prelude.append((packet, duration))
         if self._video_cfg is None:
             return True
@@ -200,21 +206,28 @@ class CmafMuxer:
         self._container.mux_one(av_packet)
 
     def _open(self, prelude: list[tuple[TimedPacket, int]]) -> None:
-        first = prelude[0][0]
-        if first.kind == "video":
-            durations = sorted(d for p, d in prelude if p.kind == "video")
+        video = [(p, d) for p, d in prelude if p.kind == "video"]
+        if video:
+            durations = sorted(d for _, d in video)
             frame_seconds = snap_frame_duration(durations[len(durations) // 2] / VIDEO_TIMESCALE)
         else:
             frame_seconds = AAC_FRAME_SAMPLES / self._audio_rate
         planned = plan_part_target(self._target, frame_seconds)
         self.part_target = advertised_part_target(planned)
-        frag_us = int((planned - frame_seconds / 2) * 1_000_000)
+        if video:
+            self.frame_rate = 1 / frame_seconds
+        # movenc cuts when *any* track's span reaches frag_duration. The interleaver writes in
+        # decode order, so a fragment's first audio sample is never earlier than its first video
+        # sample; a threshold just under the planned span (2 ms of timestamp jitter) therefore
+        # lets video always reach it first, and audio frames never shorten a part.
+        slack = _TIMESTAMP_JITTER_S if video else frame_seconds / 2
+        frag_us = int((planned - slack) * 1_000_000)
         container = av.open(
             self._sink,
             "w",
             format="mp4",
             options={
-                "movflags": "empty_moov+default_base_moof+frag_keyframe+frag_discont+skip_trailer+cmaf",
+                "movflags": "empty_moov+default_base_moof+frag_keyframe+frag_discont+skip_trailer",
                 "frag_duration": str(max(frag_us, 1)),
                 "flush_packets": "1",
                 "use_editlist": "0",
@@ -227,7 +240,8 @@ class CmafMuxer:
         templates = av.open(BytesIO(), "w", format="mp4")
         try:
             if self._video_cfg is not None:
-                width, height = self._video_size or video_dimensions(self._video_cfg, first.data)
+                keyframe = video[0][0].data
+                width, height = self._video_size or video_dimensions(self._video_cfg, keyframe)
                 stream = container.add_stream_from_template(templates.add_stream("libx264"))
                 stream.codec_context.extradata = self._video_cfg.avcc
                 stream.codec_context.width = width

@@ -7,7 +7,7 @@ only move forward at the pace of the media, with audio and video on the same clo
 * each track unwraps its own 32-bit values (a signed 32-bit delta from its previous value);
 * a jump is a step the wall clock does not explain: backwards, or forwards by much more than
   the time that passed since the previous packet arrived. A jump moves one offset shared by
-  both tracks, so A/V sync is preserved across it;
+  both tracks, so A/V sync is preserved across it and the second track sees no jump at all;
 * video keeps millisecond precision (×90 for the 90 kHz timescale). Audio is re-clocked to
   whole AAC frames (1024 samples) because millisecond timestamps cannot express 21.333 ms
   frames; it resynchronises to the publisher's clock only when the two disagree by more
@@ -86,27 +86,29 @@ class Timeline:
 
     def _map(self, clock: _TrackClock, packet: MediaPacket) -> int:
         raw = packet.dts_ms % _WRAP
-        if clock.last_raw is None:
+        first = clock.last_raw is None
+        if first:
             unwrapped = raw
             if self._offset is None:
                 self._offset = self._start_ms - unwrapped
         else:
-            step = _signed32(raw - clock.last_raw)
-            unwrapped = clock.last_unwrapped + step
+            unwrapped = clock.last_unwrapped + _signed32(raw - clock.last_raw)
+        assert self._offset is not None
+        out = unwrapped + self._offset
+        if not first:
+            # Judged on the output clock, so a jump the other track already repaired (the shared
+            # offset moved) is not repaired twice.
+            step = out - clock.last_out_ms
             waited_ms = (packet.received - clock.last_received) * 1000
             if step < 0 or step > waited_ms + _FORWARD_JUMP_SLACK_MS:
-                # Re-anchor so this packet lands where the wall clock says it should.
-                assert self._offset is not None
                 wanted = clock.last_out_ms + max(1, int(waited_ms))
-                self._offset = wanted - unwrapped
+                self._offset += wanted - out
+                out = wanted
                 self.jumps += 1
-        first = clock.last_raw is None
+            out = max(out, clock.last_out_ms + 1)  # MP4 needs strictly increasing decode times
         clock.last_raw = raw
         clock.last_unwrapped = unwrapped
         clock.last_received = packet.received
-        assert self._offset is not None
-        # Decode times must strictly increase within a track (MP4 requires it).
-        out = unwrapped + self._offset if first else max(unwrapped + self._offset, clock.last_out_ms + 1)
         clock.last_out_ms = out
         return out
 

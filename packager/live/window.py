@@ -1,0 +1,407 @@
+"""The live window of one rendition: segmenting policy, sliding window, retention and waiting.
+
+The packager feeds parts (complete CMAF fragments) in; the origin reads immutable
+:class:`WindowSnapshot` objects and media bytes out, and awaits progress for blocking playlist
+reloads and preload-hint fetches. Everything runs on the event loop, so there is no locking.
+
+Numbering: parts have one running index across the window's life (``part{N}.m4s``), segments a
+Media Sequence Number (``seg{MSN}.m4s``), init segments an id (``init{N}.mp4``). All three start
+at ``first_sequence`` so that a later session of the same stream (a new window) can avoid
+reusing URLs that caches may still hold with another session's bytes.
+
+Retention is measured on the media clock (seconds of media added), not the wall clock, so memory
+depends only on how much media went through, and tests need no sleeping. Following
+draft-pantos-hls-rfc8216bis §6.2.2, a segment that leaves the playlist stays fetchable for its
+own duration plus the playlist's duration, and a part whose EXT-X-PART tag is dropped stays
+fetchable for three target durations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import structlog
+
+from packager.live.waiters import ProgressWaiters
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    index: int
+    duration: float
+    independent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    """A segment as a playlist shows it; the open (still growing) segment has ``complete=False``.
+
+    ``parts`` is empty once the segment's EXT-X-PART tags have left the playlist.
+    ``program_date_time`` is the ingest wall clock of its first sample (``time.time()`` seconds).
+    """
+
+    msn: int
+    duration: float
+    program_date_time: float
+    init_id: int
+    discontinuity: bool
+    complete: bool
+    parts: tuple[PartInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSnapshot:
+    """Everything the playlist writer needs, frozen at one instant."""
+
+    target_duration: int
+    part_target: float
+    media_sequence: int
+    discontinuity_sequence: int
+    segments: tuple[SegmentInfo, ...]
+    next_part_index: int
+    ended: bool
+
+
+class _StoredPart(NamedTuple):
+    data: bytes
+    init_id: int
+
+
+@dataclass(slots=True)
+class _Segment:
+    msn: int
+    init_id: int
+    discontinuity: bool
+    program_date_time: float
+    parts: list[PartInfo] = field(default_factory=list)
+    duration: float = 0.0
+    size: int = 0
+    data: bytes | None = None
+    parts_listed: bool = True
+
+    def info(self) -> SegmentInfo:
+        return SegmentInfo(
+            msn=self.msn,
+            duration=self.duration,
+            program_date_time=self.program_date_time,
+            init_id=self.init_id,
+            discontinuity=self.discontinuity,
+            complete=self.data is not None,
+            parts=tuple(self.parts) if self.parts_listed else (),
+        )
+
+
+class LiveWindow:
+    """Sliding LL-HLS window for one rendition. See the module docstring for the numbering rules."""
+
+    def __init__(
+        self,
+        *,
+        segment_target: float,
+        window_segments: int,
+        part_window_segments: int = 3,
+        first_sequence: int = 0,
+    ) -> None:
+        if segment_target <= 0 or window_segments < 1 or part_window_segments < 0:
+            raise ValueError("segment_target must be positive and window_segments at least 1")
+        self._segment_target = segment_target
+        self._window_segments = window_segments
+        self._part_window_segments = part_window_segments
+        self._target_duration = math.ceil(segment_target)
+        self._part_target: float | None = None
+
+        self._inits: dict[int, bytes] = {}
+        self._init_id = first_sequence - 1
+        self._complete: deque[_Segment] = deque()  # complete segments in the playlist, oldest first
+        self._open: _Segment | None = None
+        self._next_msn = first_sequence
+        self._next_part_index = first_sequence
+        self._media_sequence = first_sequence
+        self._discontinuity_sequence = 0
+        self._pending_discontinuity = False
+        self._ended = False
+
+        # Fetchable bytes, including recently removed media (dicts keep chronological order).
+        self._segments: dict[int, _Segment] = {}
+        self._parts: dict[int, _StoredPart] = {}
+        self._media_clock = 0.0
+        self._segment_expiry: deque[tuple[float, int]] = deque()
+        self._part_expiry: deque[tuple[float, list[int]]] = deque()
+
+        self._last_complete_msn = first_sequence - 1
+        self._last_position: tuple[int, int] | None = None
+        self._segment_waiters: ProgressWaiters[int] = ProgressWaiters()
+        self._position_waiters: ProgressWaiters[tuple[int, int]] = ProgressWaiters()
+        self._index_waiters: ProgressWaiters[int] = ProgressWaiters()
+        self._snapshot: WindowSnapshot | None = None
+
+    # ------------------------------------------------------------------ packager side
+
+    def set_init(self, data: bytes, part_target: float) -> None:
+        """Start using a new init segment; the open segment closes so the next one gets the map.
+
+        The first call fixes PART-TARGET for the window's life: the draft forbids changing it.
+        """
+        self._require_live()
+        if self._part_target is None:
+            if part_target <= 0:
+                raise ValueError("part_target must be positive")
+            self._part_target = part_target
+        elif not math.isclose(part_target, self._part_target):
+            log.warning("part_target_ignored", kept=self._part_target, offered=part_target)
+        self._close_open_segment()
+        self._init_id += 1
+        self._inits[self._init_id] = data
+        self._changed()
+        log.info("live_init", init_id=self._init_id, size=len(data))
+
+    def add_part(self, data: bytes, duration: float, independent: bool, wallclock: float) -> None:
+        """Append one part, cutting a new segment at an independent part once the open one is full.
+
+        The cut threshold is ``segment_target - part_target / 2`` so that GOPs of exactly the
+        target cut on every keyframe despite timestamp jitter; a GOP longer than the target makes
+        the segment run to the next keyframe (and may raise the target duration).
+        """
+        self._require_live()
+        if self._part_target is None:
+            raise RuntimeError("add_part() before set_init()")
+        segment = self._open
+        if segment is not None and independent and (
+            segment.duration >= self._segment_target - self._part_target / 2
+        ):
+            self._close_open_segment()
+            segment = None
+        if segment is None:
+            segment = self._open_segment(wallclock)
+
+        part = PartInfo(index=self._next_part_index, duration=duration, independent=independent)
+        self._next_part_index += 1
+        segment.parts.append(part)
+        segment.duration += duration
+        segment.size += len(data)
+        self._parts[part.index] = _StoredPart(data, segment.init_id)
+        self._media_clock += duration
+        self._last_position = (segment.msn, len(segment.parts) - 1)
+        self._collect_expired()
+        self._changed()
+        self._position_waiters.release(self._last_position)
+        self._index_waiters.release(part.index)
+
+    def discontinuity(self) -> None:
+        """The publisher reconnected: the next segment carries EXT-X-DISCONTINUITY."""
+        self._require_live()
+        self._close_open_segment()
+        if self._last_position is not None:  # before the first part there is nothing to break
+            self._pending_discontinuity = True
+        log.info("live_discontinuity", next_msn=self._next_msn)
+
+    def end(self) -> None:
+        """Close the open segment and end the playlist; every blocked waiter is answered now."""
+        if self._ended:
+            return
+        self._close_open_segment()
+        self._ended = True
+        self._changed()
+        for waiters in (self._segment_waiters, self._position_waiters, self._index_waiters):
+            waiters.release_all()
+        log.info("live_ended", last_msn=self._last_complete_msn)
+
+    # ------------------------------------------------------------------ origin side
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def target_duration(self) -> int:
+        return self._target_duration
+
+    @property
+    def part_target(self) -> float | None:
+        """``None`` until the first :meth:`set_init`."""
+        return self._part_target
+
+    @property
+    def next_part_index(self) -> int:
+        """Index of the part the preload hint names."""
+        return self._next_part_index
+
+    @property
+    def last_position(self) -> tuple[int, int] | None:
+        """``(msn, part index within the segment)`` of the newest part, for rendition reports."""
+        return self._last_position
+
+    @property
+    def pending_waiters(self) -> int:
+        """Requests currently blocked on this window (for metrics and leak checks)."""
+        return sum(
+            len(waiters)
+            for waiters in (self._segment_waiters, self._position_waiters, self._index_waiters)
+        )
+
+    @property
+    def peak_bitrate(self) -> int:
+        """Highest segment bit rate in the window (bits/s), for BANDWIDTH; see :meth:`_measured`."""
+        return max((round(size * 8 / duration) for size, duration in self._measured()), default=0)
+
+    @property
+    def average_bitrate(self) -> int:
+        """Mean bit rate over the window (bits/s), for AVERAGE-BANDWIDTH."""
+        measured = self._measured()
+        seconds = sum(duration for _, duration in measured)
+        return round(sum(size for size, _ in measured) * 8 / seconds) if seconds > 0 else 0
+
+    def snapshot(self) -> WindowSnapshot:
+        """The current playlist state; cached until the next change, so readers share one object."""
+        if self._part_target is None:
+            raise RuntimeError("snapshot() before set_init()")
+        if self._snapshot is None:
+            segments = [segment.info() for segment in self._complete]
+            if self._open is not None:
+                segments.append(self._open.info())
+            self._snapshot = WindowSnapshot(
+                target_duration=self._target_duration,
+                part_target=self._part_target,
+                media_sequence=self._media_sequence,
+                discontinuity_sequence=self._discontinuity_sequence,
+                segments=tuple(segments),
+                next_part_index=self._next_part_index,
+                ended=self._ended,
+            )
+        return self._snapshot
+
+    def init_bytes(self, init_id: int) -> bytes | None:
+        return self._inits.get(init_id)
+
+    def segment_bytes(self, msn: int) -> bytes | None:
+        """A complete segment still in the playlist or within its retention; else ``None``."""
+        segment = self._segments.get(msn)
+        return None if segment is None else segment.data
+
+    def part_bytes(self, index: int) -> bytes | None:
+        stored = self._parts.get(index)
+        return None if stored is None else stored.data
+
+    def contains(self, msn: int, part: int | None) -> bool:
+        """Whether the playlist holds segment ``msn`` (complete) or part ``(msn, part)``, or later.
+
+        A part index past the segment's last part means part 0 of the next segment
+        (rfc8216bis §6.2.5.2), which tuple order gives for free.
+        """
+        if part is None:
+            return self._last_complete_msn >= msn
+        return self._last_position is not None and self._last_position >= (msn, part)
+
+    async def wait_for(self, msn: int, part: int | None, timeout: float) -> bool:
+        """Wait until :meth:`contains` holds; ``False`` on timeout or if the stream ended first."""
+        if not self.contains(msn, part) and not self._ended:
+            if part is None:
+                await self._segment_waiters.wait(msn, timeout)
+            else:
+                await self._position_waiters.wait((msn, part), timeout)
+        return self.contains(msn, part)
+
+    async def wait_part(self, index: int, timeout: float) -> bytes | None:
+        """The bytes of part ``index``, waiting for it if it is still to come (preload hints)."""
+        if index >= self._next_part_index and not self._ended:
+            await self._index_waiters.wait(index, timeout)
+        return self.part_bytes(index)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait for the first part: until then there is nothing a player could start with."""
+        if self._last_position is None and not self._ended:
+            await self._index_waiters.wait(self._next_part_index, timeout)
+        return self._last_position is not None
+
+    # ------------------------------------------------------------------ internals
+
+    def _require_live(self) -> None:
+        if self._ended:
+            raise RuntimeError("the live window has ended")
+
+    def _changed(self) -> None:
+        self._snapshot = None
+
+    def _open_segment(self, wallclock: float) -> _Segment:
+        segment = _Segment(
+            msn=self._next_msn,
+            init_id=self._init_id,
+            discontinuity=self._pending_discontinuity,
+            program_date_time=wallclock,
+        )
+        self._next_msn += 1
+        self._pending_discontinuity = False
+        self._open = segment
+        return segment
+
+    def _close_open_segment(self) -> None:
+        segment = self._open
+        if segment is None:
+            return
+        self._open = None
+        segment.data = b"".join(self._parts[part.index].data for part in segment.parts)
+        self._segments[segment.msn] = segment
+        self._complete.append(segment)
+        self._last_complete_msn = segment.msn
+        # Never below an EXTINF rounded to the nearest integer (half up), never decreasing.
+        self._target_duration = max(self._target_duration, math.floor(segment.duration + 0.5))
+        if len(self._complete) > self._part_window_segments:
+            self._unlist_parts(self._complete[-self._part_window_segments - 1])
+        self._slide()
+        self._changed()
+        self._segment_waiters.release(segment.msn)
+        log.debug("live_segment", msn=segment.msn, duration=round(segment.duration, 5))
+
+    def _slide(self) -> None:
+        """Drop the oldest segments beyond ``window_segments``, keeping ≥ 3 target durations.
+
+        rfc8216bis §6.2.2 forbids shrinking a live playlist below three target durations, so a
+        small ``window_segments`` with short segments keeps a few more.
+        """
+        playlist_duration = sum(segment.duration for segment in self._complete)
+        while len(self._complete) > self._window_segments and (
+            playlist_duration - self._complete[0].duration >= 3 * self._target_duration
+        ):
+            segment = self._complete.popleft()
+            self._media_sequence += 1
+            if segment.discontinuity:
+                self._discontinuity_sequence += 1
+            self._unlist_parts(segment)
+            free_at = self._media_clock + segment.duration + playlist_duration
+            self._segment_expiry.append((free_at, segment.msn))
+            playlist_duration -= segment.duration
+
+    def _unlist_parts(self, segment: _Segment) -> None:
+        if not segment.parts_listed:
+            return
+        segment.parts_listed = False
+        free_at = self._media_clock + 3 * self._target_duration
+        self._part_expiry.append((free_at, [part.index for part in segment.parts]))
+
+    def _collect_expired(self) -> None:
+        """Free removed media whose retention has run out on the media clock."""
+        while self._part_expiry and self._part_expiry[0][0] <= self._media_clock:
+            for index in self._part_expiry.popleft()[1]:
+                del self._parts[index]
+        while self._segment_expiry and self._segment_expiry[0][0] <= self._media_clock:
+            del self._segments[self._segment_expiry.popleft()[1]]
+        oldest_in_use = min(
+            (
+                next(iter(self._segments.values())).init_id if self._segments else self._init_id,
+                next(iter(self._parts.values())).init_id if self._parts else self._init_id,
+            )
+        )
+        for init_id in [init_id for init_id in self._inits if init_id < oldest_in_use]:
+            del self._inits[init_id]
+
+    def _measured(self) -> list[tuple[int, float]]:
+        """``(bytes, seconds)`` of the complete segments in the window, or of the open segment
+        while none is complete, so a multivariant playlist served right after start-up has an
+        estimate rather than zero."""
+        segments = list(self._complete) or ([self._open] if self._open is not None else [])
+        return [(s.size, s.duration) for s in segments if s.duration > 0]

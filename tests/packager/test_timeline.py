@@ -1,0 +1,62 @@
+from packager.media import MediaPacket
+from packager.timeline import AAC_FRAME_SAMPLES, Timeline
+
+
+def video(ms: int, received: float, cts: int = 0) -> MediaPacket:
+    return MediaPacket("video", ms, cts, False, b"", received)
+
+
+def audio(ms: int, received: float) -> MediaPacket:
+    return MediaPacket("audio", ms, 0, True, b"", received)
+
+
+def test_32bit_wrap_is_continuous():
+    tl = Timeline(0, 48_000)
+    start = 2**32 - 100
+    outs = [tl.video(video((start + i * 33) % 2**32, 10 + i * 0.033))[0] for i in range(10)]
+    steps = {b - a for a, b in zip(outs, outs[1:])}
+    assert steps == {33 * 90} and tl.jumps == 0
+
+
+def test_backward_jump_rebases_both_tracks_together():
+    tl = Timeline(5_000, 48_000)
+    for i in range(47):  # one second of 48 kHz AAC frames and 30 fps video
+        tl.audio(audio(90_000 + round(i * 21.333), 10 + i * 0.021333))
+        if i % 3 == 0:
+            tl.video(video(90_000 + round(i / 3 * 33.333), 10 + i / 3 * 0.033333))
+    before_v = tl.video(video(91_000, 11.0))[0]
+    # Encoder restarted: timestamps drop to zero while the wall clock moves on by 40 ms.
+    after_v = tl.video(video(0, 11.04))[0]
+    after_a = tl.audio(audio(5, 11.045))
+    assert tl.jumps == 1
+    assert 0 < after_v - before_v <= 45 * 90
+    assert abs(after_a / 48_000 - after_v / 90_000) < 0.05  # A/V stay together
+
+
+def test_forward_jump_not_explained_by_wall_clock():
+    tl = Timeline(0, None)
+    tl.video(video(1_000, 50.0))
+    out = tl.video(video(3_600_000, 50.033))[0]  # an hour later by the publisher's clock
+    assert tl.jumps == 1 and out <= (1_000 + 40) * 90
+
+
+def test_real_gap_is_kept():
+    tl = Timeline(0, None)
+    tl.video(video(1_000, 50.0))
+    out = tl.video(video(6_000, 55.0))[0]  # five seconds of nothing, really
+    assert tl.jumps == 0 and out == 5_000 * 90  # the timeline starts at 0 on the first packet
+
+
+def test_audio_is_reclocked_to_whole_frames_without_drift():
+    tl = Timeline(0, 44_100)
+    outs = [tl.audio(audio(round(i * 1024 * 1000 / 44_100), 1 + i * 0.023)) for i in range(10_000)]
+    assert all(b - a == AAC_FRAME_SAMPLES for a, b in zip(outs, outs[1:]))
+    drift_ms = outs[-1] * 1000 / 44_100 - round(9_999 * 1024 * 1000 / 44_100)
+    assert abs(drift_ms) < 1
+
+
+def test_decode_times_strictly_increase():
+    tl = Timeline(0, None)
+    a = tl.video(video(100, 1.0))[0]
+    b = tl.video(video(100, 1.001))[0]
+    assert b > a

@@ -1,0 +1,60 @@
+"""Start real Tributary nodes for tests, on ephemeral ports, and stop them afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tributary.node import Node
+from tributary.settings import HttpSettings, LiveSettings, RtmpSettings, Settings
+
+
+def test_settings(services: Any, data_dir: Path, **live: Any) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=services.database_url,
+        redis_url=services.redis_url,
+        http=HttpSettings(host="127.0.0.1", port=0),
+        rtmp=RtmpSettings(host="127.0.0.1", port=0, handshake_timeout=2, idle_timeout=5),
+        live=LiveSettings(**{"reconnect_grace": 3.0, **live}),
+    )
+
+
+class RunningNode:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        assert node.endpoints is not None
+        self.http = f"http://127.0.0.1:{node.endpoints.http_port}"
+        self.rtmp = f"rtmp://127.0.0.1:{node.endpoints.rtmp_port}/live"
+
+    async def new_stream(self) -> tuple[str, str]:
+        """A fresh stream; returns (name, key)."""
+        assert self.node.streams is not None
+        created = await self.node.streams.create(f"t{uuid.uuid4().hex[:12]}")
+        return created.stream.name, created.key
+
+    def playlist_url(self, stream: str, rendition: str = "source") -> str:
+        return f"{self.http}/live/{stream}/{rendition}/index.m3u8"
+
+
+NodeFactory = Callable[..., Awaitable[RunningNode]]
+
+
+@asynccontextmanager
+async def node_factory(services: Any, tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    started: list[Node] = []
+
+    async def start(**live: Any) -> RunningNode:
+        node = Node(test_settings(services, tmp_path / f"node{len(started)}", **live))
+        await node.start()
+        started.append(node)
+        return RunningNode(node)
+
+    try:
+        yield start
+    finally:
+        for node in reversed(started):
+            await node.stop()

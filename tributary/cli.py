@@ -1,0 +1,111 @@
+"""The ``tributary`` command line.
+
+``tributary up`` runs every role in one process on embedded defaults; ``tributary serve ROLE``
+runs one role for a cluster (roles arrive with the issues that build them); ``tributary stream
+create NAME`` makes a live stream and prints where to publish it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import structlog
+import uvloop
+
+from catalog.live_streams import InvalidStreamName, LiveStreamCatalog, StreamExists
+from tributary.logs import configure_logging
+from tributary.node import Node
+from tributary.settings import Settings, load_settings
+
+log = structlog.get_logger(__name__)
+
+ROLES = ("origin",)
+"""Roles that exist today. ``origin`` = RTMP ingest + packager + origin HTTP (+ watch page)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tributary", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, help="TOML settings file (else $TRIBUTARY_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run every role in one process (embedded PostgreSQL/Redis by default)")
+    serve = sub.add_parser("serve", help="run one role, for a cluster")
+    serve.add_argument("role", choices=ROLES)
+    stream = sub.add_parser("stream", help="manage live streams")
+    stream_sub = stream.add_subparsers(dest="stream_command", required=True)
+    create = stream_sub.add_parser("create", help="create a stream and print its RTMP URL and key")
+    create.add_argument("name")
+    create.add_argument("--title", default="")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"tributary: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command in ("up", "serve"):
+        return uvloop.run(_serve(settings, announce=args.command == "up"))
+    return uvloop.run(_create_stream(settings, args.name, args.title))
+
+
+async def _serve(settings: Settings, *, announce: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    node = Node(settings)
+    try:
+        await node.start()
+        if announce:
+            await _announce(node)
+        await stop.wait()
+        log.info("node.stopping")
+    finally:
+        await node.stop()
+    return 0
+
+
+async def _announce(node: Node) -> None:
+    """First run on an empty catalog: make a stream so there is something to point OBS at."""
+    assert node.streams is not None and node.endpoints is not None
+    s = node.settings
+    rtmp = f"rtmp://{s.public_host}:{node.endpoints.rtmp_port}/live"
+    if await node.streams.count() == 0:
+        created = await node.streams.create("live", "My first stream")
+        watch = f"http://{s.public_host}:{node.endpoints.http_port}/watch/{created.stream.name}"
+        print(
+            "\nTributary is up.\n"
+            f"  OBS → Settings → Stream → Service: Custom\n"
+            f"        Server:     {rtmp}\n"
+            f"        Stream Key: {created.key}\n"
+            f"  Watch: {watch}\n"
+            "  (the key is shown once; `tributary stream create NAME` makes more)\n",
+            flush=True,
+        )
+    else:
+        print(f"\nTributary is up. RTMP: {rtmp}  Watch: http://{s.public_host}:"
+              f"{node.endpoints.http_port}/watch/<stream>\n", flush=True)
+
+
+async def _create_stream(settings: Settings, name: str, title: str) -> int:
+    node = Node(settings)
+    try:
+        await node.start_catalog_only()
+        assert node.streams is not None
+        try:
+            created = await node.streams.create(name, title)
+        except (InvalidStreamName, StreamExists) as exc:
+            print(f"tributary: {exc}", file=sys.stderr)
+            return 1
+        print(f"RTMP URL:   {settings.rtmp_url}\nStream key: {created.key}\n"
+              f"Watch:      {settings.watch_url(created.stream.name)}")
+        return 0
+    finally:
+        await node.stop()

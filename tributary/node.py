@@ -1,0 +1,183 @@
+"""The all-in-one node: catalog, ingest, packager and origin HTTP wired together, in start order.
+
+Each part is reached through its public face only: the catalog answers "whose key is this",
+the packager's registry hands out publish sessions and live windows, the RTMP server only
+knows an ``open_publish`` callback, and the origin routes only a ``lookup`` function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import redis.asyncio as redis
+import structlog
+from aiohttp import web
+
+from catalog.db import open_pool
+from catalog.live_streams import LiveStreamCatalog
+from ingest.publish_lease import PublishLease, PublishLeases
+from ingest.publishing import BAD_NAME, PublishRejected
+from ingest.rtmp.server import RtmpLimits, RtmpServer
+from origin.live_routes import add_live_routes
+from packager.live.publish_session import PublishSession
+from packager.live.registry import AlreadyPublishing, LiveRegistry
+from packager.media import AudioConfig, MediaPacket, VideoConfig
+from tributary.embedded import EmbeddedServices
+from tributary.settings import Settings
+from web.routes import add_web_routes
+
+log = structlog.get_logger(__name__)
+
+RTMP_APP = "live"
+
+
+class _LeasedPublish:
+    """A publish session that gives its cluster lease back when the publisher leaves."""
+
+    def __init__(self, session: PublishSession, lease: PublishLease, node: Node) -> None:
+        self._session = session
+        self._lease = lease
+        self._node = node
+
+    def on_metadata(self, metadata: dict[str, object]) -> None:
+        self._session.on_metadata(metadata)
+
+    def on_video_config(self, config: VideoConfig) -> None:
+        self._session.on_video_config(config)
+
+    def on_audio_config(self, config: AudioConfig) -> None:
+        self._session.on_audio_config(config)
+
+    def on_packet(self, packet: MediaPacket) -> None:
+        self._session.on_packet(packet)
+
+    def close(self) -> None:
+        self._session.close()
+        self._node.spawn(self._lease.release())
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    http_port: int
+    rtmp_port: int
+
+
+class Node:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.node_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.embedded = EmbeddedServices()
+        self.pool: asyncpg.Pool | None = None
+        self.redis: redis.Redis | None = None
+        self.streams: LiveStreamCatalog | None = None
+        self.registry = LiveRegistry(settings.live)
+        self.rtmp: RtmpServer | None = None
+        self._runner: web.AppRunner | None = None
+        self._leases: PublishLeases | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+        self.endpoints: Endpoints | None = None
+
+    async def start(self) -> Endpoints:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        assert self.endpoints is not None
+        return self.endpoints
+
+    async def start_catalog_only(self) -> None:
+        """For command-line tools that only touch the catalog (``tributary stream create``)."""
+        try:
+            await self._start_catalog()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_catalog(self) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = s.database_url or await self.embedded.start_postgres(s.data_dir)
+        self.pool = await open_pool(database_url)
+        self.streams = LiveStreamCatalog(self.pool)
+
+    async def _start(self) -> None:
+        s = self.settings
+        await self._start_catalog()
+        redis_url = s.redis_url or await self.embedded.start_redis(s.data_dir)
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        await self.redis.ping()
+        self._leases = PublishLeases(self.redis, self.node_id)
+
+        app = web.Application(client_max_size=1024 * 1024)
+        add_live_routes(app, self.registry.lookup)
+        add_web_routes(app, self.registry)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.http.host, s.http.port, reuse_address=True)
+        await site.start()
+        http_port = self._runner.addresses[0][1]
+
+        self.rtmp = RtmpServer(
+            self.open_publish,
+            RtmpLimits(
+                handshake_timeout=s.rtmp.handshake_timeout,
+                idle_timeout=s.rtmp.idle_timeout,
+                max_message_size=s.rtmp.max_message_size,
+            ),
+        )
+        await self.rtmp.start(s.rtmp.host, s.rtmp.port)
+        self.endpoints = Endpoints(http_port=http_port, rtmp_port=self.rtmp.port)
+        log.info("node.started", http_port=http_port, rtmp_port=self.rtmp.port, node=self.node_id)
+
+    async def open_publish(self, app: str, key: str) -> _LeasedPublish:
+        """The RTMP (and later WHIP) gate: a known key, and nobody else publishing that stream."""
+        assert self.streams is not None and self._leases is not None
+        if app != RTMP_APP:
+            raise PublishRejected(BAD_NAME, f"unknown application {app!r}; publish to /{RTMP_APP}")
+        stream = await self.streams.stream_for_key(key)
+        if stream is None:
+            raise PublishRejected(BAD_NAME, "unknown or revoked stream key")
+        session_id = uuid.uuid4().hex[:12]
+        lease = await self._leases.acquire(stream.name, session_id)
+        if lease is None:
+            raise PublishRejected(BAD_NAME, f"stream {stream.name!r} is already being published")
+        try:
+            session = await self.registry.publish(stream.name)
+        except AlreadyPublishing as exc:
+            await lease.release()
+            raise PublishRejected(BAD_NAME, str(exc)) from None
+        except BaseException:
+            await lease.release()
+            raise
+        log.info("ingest.publish_started", stream=stream.name, session=session_id)
+        return _LeasedPublish(session, lease, self)
+
+    def spawn(self, coro: object) -> None:
+        """Run a short background job owned by the node (awaited at shutdown)."""
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        if self.rtmp is not None:
+            await self.rtmp.close()
+            self.rtmp = None
+        await self.registry.close()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+        await self.embedded.stop()
+        log.info("node.stopped", node=self.node_id)

@@ -1,0 +1,1 @@
+"""Browser pages: the live watch page (more pages arrive with the catalog)."""
