@@ -17,7 +17,6 @@ class PublishRejected(Exception):
 
 
 BAD_NAME = "NetStream.Publish.BadName"
-ALREADY_PUBLISHING = "NetStream.Publish.BadName"
 
 OpenPublish = Callable[[str, str], Awaitable[LiveInput]]
 """``open_publish(app, stream_key)`` → the sink for that publish, or raises :class:`PublishRejected`.

@@ -94,7 +94,9 @@ class _Decoder:
     def take(self, size: int) -> bytes:
         end = self.pos + size
         if end > len(self.data):
-            raise Amf0Error(f"truncated: need {size} bytes at offset {self.pos}, have {len(self.data) - self.pos}")
+            raise Amf0Error(
+                f"truncated: need {size} bytes at offset {self.pos}, have {len(self.data) - self.pos}"
+            )
         chunk = self.data[self.pos : end]
         self.pos = end
         return chunk

@@ -24,7 +24,9 @@ class HandshakeError(Exception):
     """The peer is not speaking plain RTMP."""
 
 
-async def accept_handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+async def accept_handshake(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+) -> None:
     """Complete the handshake or raise; the whole exchange shares one deadline.
 
     A single deadline (rather than one per read) is what bounds a client that trickles bytes.
@@ -33,7 +35,9 @@ async def accept_handshake(reader: asyncio.StreamReader, writer: asyncio.StreamW
     async with asyncio.timeout(timeout):
         c0 = await reader.readexactly(1)
         if c0[0] != RTMP_VERSION:
-            raise HandshakeError(f"unsupported RTMP version {c0[0]} (encrypted RTMP and non-RTMP clients are refused)")
+            raise HandshakeError(
+                f"unsupported RTMP version {c0[0]} (encrypted RTMP and non-RTMP clients are refused)"
+            )
         c1 = await reader.readexactly(HANDSHAKE_SIZE)
         server_time = (int(time.monotonic() * 1000) & 0xFFFFFFFF).to_bytes(4, "big")
         s1 = server_time + _ZERO_VERSION + os.urandom(HANDSHAKE_SIZE - 8)
