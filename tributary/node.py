@@ -116,7 +116,11 @@ class Node:
         app = web.Application(client_max_size=1024 * 1024)
         add_live_routes(app, self.registry.lookup)
         add_web_routes(app, self.registry)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        # handler_cancellation: a viewer that hangs up while its playlist request is blocked
+        # frees its waiter at once instead of at the blocking timeout.
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.http.host, s.http.port, reuse_address=True)
         await site.start()

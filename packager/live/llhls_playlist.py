@@ -1,9 +1,11 @@
 """LL-HLS playlist text (draft-pantos-hls-rfc8216bis), rendered from window snapshots.
 
-Hand-written on purpose: no maintained Python library writes Low-Latency HLS playlists
-(EXT-X-PART, EXT-X-PRELOAD-HINT, EXT-X-SKIP delta updates, rendition reports), and the few HLS
-writers that exist only cover RFC 8216 VOD/live basics. The functions here are pure: the same
-snapshot and arguments always give the same text, which keeps blocking responses cacheable.
+Hand-written on purpose: no maintained Python library generates Low-Latency HLS playlists. The
+``m3u8`` package parses the LL-HLS tags (the tests use it as an independent reader), but its
+writer re-serialises parsed models — it drops the tags of the in-progress parent segment, for
+one — and none of the server-side rules (segment skipping for delta updates, rounding that keeps
+lower bounds intact, tag order before the first part) would come from it anyway. The functions
+here are pure: the same snapshot and arguments always give the same text.
 
 Numbers that are lower bounds (PART-TARGET caps every part duration; PART-HOLD-BACK and
 CAN-SKIP-UNTIL have minimums) are rounded *up* to 10 µs so rounding can never break a rule.
@@ -17,8 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from packager.live.names import MEDIA_PLAYLIST_NAME, init_name, part_name, segment_name
-from packager.live.variant import VariantInfo
-from packager.live.window import SegmentInfo, WindowSnapshot
+from packager.live.window import SegmentInfo, VariantInfo, WindowSnapshot
 
 PART_HOLD_BACK_PARTS = 3
 """PART-HOLD-BACK in part targets: the draft's SHOULD (its MUST is two)."""
@@ -97,8 +98,8 @@ def render_multivariant_playlist(variants: Sequence[VariantInfo]) -> str:
         attributes = [f"BANDWIDTH={variant.bandwidth}"]
         if variant.average_bandwidth is not None:
             attributes.append(f"AVERAGE-BANDWIDTH={variant.average_bandwidth}")
-        attributes.append(f'CODECS="{",".join(variant.codecs)}"')
-        if variant.width is not None and variant.height is not None:
+        attributes.append(f'CODECS="{variant.codecs}"')
+        if variant.width and variant.height:
             attributes.append(f"RESOLUTION={variant.width}x{variant.height}")
         if variant.frame_rate is not None:
             attributes.append(f"FRAME-RATE={variant.frame_rate:.3f}")
@@ -166,6 +167,6 @@ def _units_up(seconds: float) -> int:
 
 
 def _decimal(units: int) -> str:
-    """10 µs units → shortest decimal-floating-point text (``20000`` → ``0.2``, ``1200000`` → ``12.0``)."""
+    """10 µs units → decimal-floating-point text: ``20000`` → ``0.2``, ``1200000`` → ``12.0``."""
     whole, fraction = divmod(units, _UNITS_PER_SECOND)
     return f"{whole}.{f'{fraction:05d}'.rstrip('0') or '0'}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Callable
 
 import structlog
@@ -41,7 +42,13 @@ class LiveStream:
         on_gone: Callable[[LiveStream], None],
     ) -> None:
         self.name = name
-        self.window = LiveWindow(segment_target=segment_target, window_segments=window_segments)
+        # Media URLs are cached as immutable, so a stream that starts again under the same name
+        # (later, or on a restarted node) must never reuse one: numbering starts at the clock.
+        self.window = LiveWindow(
+            segment_target=segment_target,
+            window_segments=window_segments,
+            first_sequence=time.time_ns() // 1_000_000,
+        )
         self._part_target = part_target
         self._grace = reconnect_grace
         self._on_gone = on_gone

@@ -1,4 +1,4 @@
-"""Futures keyed by the progress they wait for, so a new part wakes only the requests it satisfies."""
+"""Futures keyed by the progress they wait for: a new part wakes only the requests it satisfies."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ProgressWaiters(Generic[K]):
         return sum(len(group) for group in self._waiting.values())
 
     async def wait(self, key: K, timeout: float) -> None:
-        """Return once :meth:`release` reaches ``key`` or after ``timeout`` seconds, whichever first.
+        """Return once :meth:`release` reaches ``key``, or after ``timeout`` seconds.
 
         Callers re-check their condition afterwards: a release may also mean "the stream ended".
         """

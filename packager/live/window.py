@@ -29,6 +29,30 @@ from packager.live.waiters import ProgressWaiters
 
 log = structlog.get_logger(__name__)
 
+MIN_PART_RATIO = 0.85
+"""rfc8216bis §4.4.4.9: parts are at least 85 % of PART-TARGET, except independent parts and the
+final part of a parent segment."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VariantInfo:
+    """One rendition as the multivariant playlist lists it (an ``EXT-X-STREAM-INF``).
+
+    ``name`` is the rendition's path component (``{name}/index.m3u8``). ``codecs`` is the RFC 6381
+    list, comma-separated (``"avc1.64001f,mp4a.40.2"``), covering every format in the rendition.
+    ``bandwidth`` is the peak segment bit rate and ``average_bandwidth`` the mean, in bits per
+    second (:meth:`LiveWindow.peak_bitrate` / :meth:`LiveWindow.average_bitrate` measure them).
+    RESOLUTION is written only when ``width`` and ``height`` are both known (non-zero).
+    """
+
+    name: str
+    codecs: str
+    bandwidth: int
+    average_bandwidth: int | None = None
+    width: int | None = None
+    height: int | None = None
+    frame_rate: float | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class PartInfo:
@@ -108,7 +132,10 @@ class LiveWindow:
         first_sequence: int = 0,
     ) -> None:
         if segment_target <= 0 or window_segments < 1 or part_window_segments < 0:
-            raise ValueError("segment_target must be positive and window_segments at least 1")
+            raise ValueError(
+                "segment_target must be positive, window_segments at least 1"
+                " and part_window_segments not negative"
+            )
         self._segment_target = segment_target
         self._window_segments = window_segments
         self._part_window_segments = part_window_segments
@@ -161,19 +188,12 @@ class LiveWindow:
         log.info("live_init", init_id=self._init_id, size=len(data))
 
     def add_part(self, data: bytes, duration: float, independent: bool, wallclock: float) -> None:
-        """Append one part, cutting a new segment at an independent part once the open one is full.
-
-        The cut threshold is ``segment_target - part_target / 2`` so that GOPs of exactly the
-        target cut on every keyframe despite timestamp jitter; a GOP longer than the target makes
-        the segment run to the next keyframe (and may raise the target duration).
-        """
+        """Append one part; an independent part starts a new segment when :meth:`_cuts_before`."""
         self._require_live()
         if self._part_target is None:
             raise RuntimeError("add_part() before set_init()")
         segment = self._open
-        if segment is not None and independent and (
-            segment.duration >= self._segment_target - self._part_target / 2
-        ):
+        if segment is not None and independent and self._cuts_before(segment, self._part_target):
             self._close_open_segment()
             segment = None
         if segment is None:
@@ -244,12 +264,10 @@ class LiveWindow:
             for waiters in (self._segment_waiters, self._position_waiters, self._index_waiters)
         )
 
-    @property
     def peak_bitrate(self) -> int:
         """Highest segment bit rate in the window (bits/s), for BANDWIDTH; see :meth:`_measured`."""
         return max((round(size * 8 / duration) for size, duration in self._measured()), default=0)
 
-    @property
     def average_bitrate(self) -> int:
         """Mean bit rate over the window (bits/s), for AVERAGE-BANDWIDTH."""
         measured = self._measured()
@@ -326,6 +344,20 @@ class LiveWindow:
 
     def _changed(self) -> None:
         self._snapshot = None
+
+    def _cuts_before(self, segment: _Segment, part_target: float) -> bool:
+        """Whether an independent part arriving now starts a new segment.
+
+        Once the open segment reaches ``segment_target - part_target / 2``, so GOPs of exactly
+        the target cut on every keyframe despite timestamp jitter (a longer GOP runs to the next
+        keyframe and may raise the target duration). Also right after a short, non-independent
+        part: packagers end a part early at each keyframe, and only a segment's final part may
+        be that short (:data:`MIN_PART_RATIO`), so GOPs like 1.48 s give 1.48 s segments.
+        """
+        last = segment.parts[-1]
+        return segment.duration >= self._segment_target - part_target / 2 or (
+            not last.independent and last.duration < MIN_PART_RATIO * part_target
+        )
 
     def _open_segment(self, wallclock: float) -> _Segment:
         segment = _Segment(

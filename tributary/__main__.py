@@ -1,0 +1,5 @@
+import sys
+
+from tributary.cli import main
+
+sys.exit(main())
