@@ -16,11 +16,10 @@ from structlog.testing import capture_logs
 
 from ingest.publishing import BAD_NAME, PublishRejected
 from ingest.rtmp import RtmpLimits, RtmpServer, amf0
-from ingest.rtmp.chunks import ChunkReader, ChunkWriter, Message
-from ingest.rtmp.handshake import HANDSHAKE_SIZE, RTMP_VERSION
 from ingest.rtmp.messages import MessageType
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tests.support.ffmpeg import Source
+from tests.support.rtmp_client import RawClient
 
 Event = tuple[object, ...]
 LogEntries = list[MutableMapping[str, Any]]
@@ -141,84 +140,6 @@ async def server(publishers: Publishers) -> AsyncIterator[RtmpServer]:
     assert rtmp.session_count == 0
     assert not new_tasks(baseline)
     assert all(i.closes == 1 for i in publishers.inputs)
-
-
-class RawClient:
-    """A scriptable RTMP client for protocol tests and hostile input."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.writer = writer
-        self.chunks = ChunkReader(
-            reader, idle_timeout=5.0, max_message_size=1 << 24, max_chunk_size=1 << 24, max_chunk_streams=64
-        )
-        self.out = ChunkWriter()
-        self._reader = reader
-
-    @classmethod
-    async def connect(cls, port: int, *, handshake: bool = True) -> RawClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        client = cls(reader, writer)
-        if handshake:
-            await client.handshake()
-        return client
-
-    async def handshake(self) -> None:
-        self.writer.write(bytes((RTMP_VERSION,)) + os.urandom(HANDSHAKE_SIZE))
-        s0s1s2 = await asyncio.wait_for(self._reader.readexactly(1 + 2 * HANDSHAKE_SIZE), 5)
-        assert s0s1s2[0] == RTMP_VERSION
-        self.writer.write(s0s1s2[1 : 1 + HANDSHAKE_SIZE])
-
-    def send(
-        self, csid: int, type_id: int, payload: bytes, *, stream_id: int = 0, timestamp: int = 0
-    ) -> None:
-        self.writer.write(self.out.encode(csid, timestamp, type_id, stream_id, payload))
-
-    def command(self, name: str, transaction: float, *args: object, stream_id: int = 0) -> None:
-        self.send(3, MessageType.AMF0_COMMAND, amf0.encode(name, transaction, *args), stream_id=stream_id)
-
-    async def read(self) -> Message:
-        return await asyncio.wait_for(self.chunks.read_message(), 5)
-
-    async def read_command(self) -> list[object]:
-        """The next command, skipping protocol control messages."""
-        while True:
-            message = await self.read()
-            if message.type_id == MessageType.AMF0_COMMAND:
-                return amf0.decode(message.payload)
-
-    async def expect_closed(self, timeout: float = 5.0) -> None:
-        """The server closes the connection within ``timeout`` (whatever it says first)."""
-
-        async def drain() -> None:
-            try:
-                while await self._reader.read(65536):
-                    pass
-            except ConnectionError:
-                pass
-
-        await asyncio.wait_for(drain(), timeout)
-        self.close()
-
-    def close(self) -> None:
-        self.writer.close()
-
-    async def publish(self, key: str, app: str = "live") -> list[object]:
-        """connect → releaseStream → FCPublish → createStream → publish, as ffmpeg does it.
-
-        Returns the onStatus answer to publish.
-        """
-        self.command("connect", 1.0, {"app": app, "tcUrl": f"rtmp://127.0.0.1/{app}", "type": "nonprivate"})
-        assert (await self.read_command())[0] == "_result"
-        self.command("releaseStream", 2.0, None, key)
-        self.command("FCPublish", 3.0, None, key)
-        self.command("createStream", 4.0, None)
-        while (reply := await self.read_command())[:2] != ["_result", 4.0]:
-            pass
-        stream_id = int(reply[3])  # type: ignore[call-overload]
-        self.send(
-            8, MessageType.AMF0_COMMAND, amf0.encode("publish", 5.0, None, key, "live"), stream_id=stream_id
-        )
-        return await self.read_command()
 
 
 Connect = Callable[..., Awaitable[RawClient]]

@@ -1,0 +1,97 @@
+"""Timestamps a real publisher may send — near the 32-bit wrap, jumping back, jumping ahead —
+pushed over RTMP into a real node: the LL-HLS output stays monotonic, continuous and in sync."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import aiohttp
+import av
+import m3u8
+import pytest
+
+from tests.support.llhls import check_media_playlist, fetch, wait_playlist
+from tests.support.media import encode_flv
+from tests.support.nodes import node_factory
+from tests.support.rtmp_client import RawClient
+
+WRAP = 1 << 32
+
+
+def near_wrap(ms: int) -> int:
+    return (WRAP - 1500 + ms) % WRAP
+
+
+def restart_midway(ms: int) -> int:
+    return 500_000 + ms if ms < 1500 else ms - 1500  # the encoder restarts its clock at 1.5 s
+
+
+def leap_ahead(ms: int) -> int:
+    return ms if ms < 1500 else ms + 3_600_000  # a relay splices in a clock an hour ahead
+
+
+async def settled_playlist(http: aiohttp.ClientSession, url: str) -> m3u8.M3U8:
+    """The playlist once the publisher's last parts are in (nothing new for half a second)."""
+    last = None
+    while True:
+        playlist = await wait_playlist(http, url)
+        newest = playlist.segments[-1].parts[-1].uri if playlist.segments[-1].parts else None
+        if newest == last:
+            return playlist
+        last = newest
+        await asyncio.sleep(0.5)
+
+
+@pytest.mark.parametrize("stamp", [near_wrap, restart_midway, leap_ahead],
+                         ids=["32bit-wrap", "jump-back", "jump-ahead"])
+async def test_publisher_timestamps_become_one_clean_timeline(
+    services, tmp_path, stamp: Callable[[int], int]
+):
+    encoded = encode_flv(4.0, fps=30, gop=30, bframes=2)
+    async with node_factory(services, tmp_path) as start, aiohttp.ClientSession() as http:
+        node = await start()
+        name, key = await node.new_stream()
+        client = await RawClient.connect(node.node.endpoints.rtmp_port)
+        try:
+            status = await client.publish(key)
+            assert status[3]["code"] == "NetStream.Publish.Start"
+            client.send_configs(encoded.video, encoded.audio)
+            began = time.monotonic()
+            for packet in encoded.packets:  # paced in real time, as an encoder would send
+                delay = began + packet.dts_ms / 1000 - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                client.send_media(packet, stamp(packet.dts_ms))
+                await client.writer.drain()
+            await asyncio.sleep(0.3)
+        finally:
+            client.close()
+
+        url = node.playlist_url(name)
+        playlist = await settled_playlist(http, url)
+        check_media_playlist(playlist)
+        assert not any(s.discontinuity for s in playlist.segments), "a jump is not a new session"
+        base = url.rsplit("/", 1)[0]
+        blob = (await fetch(http, f"{base}/{playlist.segments[0].init_section.uri}")).body
+        for segment in playlist.segments:
+            if segment.uri:
+                blob += (await fetch(http, f"{base}/{segment.uri}")).body
+            else:
+                for part in segment.parts:
+                    blob += (await fetch(http, f"{base}/{part.uri}")).body
+    path = tmp_path / "out.mp4"
+    path.write_bytes(blob)
+    with av.open(str(path)) as c:
+        video = sorted(f.time for f in c.decode(video=0))
+    with av.open(str(path)) as c:
+        audio = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
+    sent_video = sum(1 for p in encoded.packets if p.kind == "video")
+    gaps = [(round(a, 3), round(b, 3)) for a, b in zip(video, video[1:]) if b - a > 0.04]
+    assert len(video) >= sent_video - 2, (len(video), gaps, video[-3:])
+    steps = [b - a for a, b in zip(video, video[1:])]
+    assert all(0 < s < 0.1 for s in steps), max(steps)  # no jump survives into the output
+    assert all(0 < b - a < 0.1 for a, b in zip(audio, audio[1:]))
+    assert abs(video[-1] - audio[-1]) < 0.15  # still in sync at the end
+    assert 3.5 < video[-1] - video[0] < 4.5
