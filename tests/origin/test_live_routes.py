@@ -215,6 +215,159 @@ async def test_a_thousand_concurrent_blocked_requests_are_all_answered(serve, st
     assert stream.main.pending_waiters == 0
 
 
+@pytest.mark.parametrize(
+    "server_options",
+    [{}, {"handler_cancellation": False, "block_timeout_factor": 0.1}],
+    ids=["cancelled-at-once", "ends-at-timeout-without-handler-cancellation"],
+)
+async def test_a_client_that_disconnects_while_blocked_leaves_nothing(serve, streams, server_options):
+    stream = streams["live1"]
+    stream.publish(3)
+    client = await serve(**server_options)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(f"GET {PLAYLIST}?_HLS_msn=1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await eventually(lambda: stream.main.pending_waiters == 1)
+    writer.close()
+    await eventually(lambda: stream.main.pending_waiters == 0)
+
+
+# ---------------------------------------------------------------- media playlists
+
+
+async def test_media_playlist_with_rendition_reports(serve, streams):
+    streams["live1"].publish(25)
+    client = await serve()
+    response = await client.get(PLAYLIST)
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    text = await response.text()
+    assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES," in text
+    assert '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part25.m4s"' in text
+    assert '#EXT-X-RENDITION-REPORT:URI="../360p/index.m3u8",LAST-MSN=2,LAST-PART=4' in text
+
+
+async def test_blocking_reload_answers_within_ms_of_the_part(serve, streams):
+    stream = streams["live1"]
+    stream.publish(13)  # segment 1 has parts 0..2
+    client = await serve()
+    request = asyncio.create_task(client.get(f"{PLAYLIST}?_HLS_msn=1&_HLS_part=3"))
+    await asyncio.sleep(0.1)
+    assert blocked(request)
+    started = time.perf_counter()
+    stream.publish(1)
+    response = await request
+    latency = time.perf_counter() - started
+    assert response.status == 200
+    assert latency < 0.2, latency
+    assert '"part13.m4s"' in await response.text()
+    assert response.headers["Cache-Control"].startswith("public, max-age=")
+
+
+async def test_blocking_on_a_segment_waits_for_it_to_complete(serve, streams):
+    stream = streams["live1"]
+    stream.publish(5)
+    client = await serve()
+    request = asyncio.create_task(client.get(f"{PLAYLIST}?_HLS_msn=0"))
+    stream.publish(5)  # segment 0 has all its parts but is still open
+    await asyncio.sleep(0.05)
+    assert blocked(request)
+    stream.publish(1)
+    assert "seg0.m4s" in await (await request).text()
+
+
+async def test_already_satisfied_and_old_requests_answer_at_once(serve, streams):
+    streams["live1"].publish(25)
+    client = await serve()
+    for query in ("_HLS_msn=0", "_HLS_msn=2&_HLS_part=4", "_HLS_msn=1&_HLS_part=99"):
+        response = await client.get(f"{PLAYLIST}?{query}")
+        assert response.status == 200, query
+
+
+async def test_reload_not_satisfied_in_time_is_503(serve, streams):
+    streams["live1"].publish(3)
+    client = await serve(block_timeout_factor=0.05)  # 0.1 s
+    response = await client.get(f"{PLAYLIST}?_HLS_msn=1")
+    assert response.status == 503
+    assert response.headers["Cache-Control"] == "no-store"
+    assert streams["live1"].main.pending_waiters == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_HLS_part=1",  # part without msn
+        "_HLS_msn=3",  # more than two segments past the last (segment 0)
+        "_HLS_msn=0&_HLS_part=20",  # beyond the Advance Part Limit (15 parts)
+        "_HLS_msn=1&_HLS_part=15",
+        "_HLS_msn=abc",
+        "_HLS_msn=-1",
+        "_HLS_msn=1.0",
+        "_HLS_msn=%2B1",
+        "_HLS_msn=0x1",
+        "_HLS_msn=",
+        "_HLS_msn=" + "1" * 31,
+        "_HLS_msn=0&_HLS_part=-2",
+        "_HLS_msn=0&_HLS_msn=1",
+        "_HLS_msn=0&_HLS_part=1&_HLS_part=2",
+        "_HLS_skip=NO",
+        "_HLS_skip=yes",
+    ],
+)
+async def test_bad_directives_are_400_and_the_server_keeps_serving(serve, streams, query):
+    streams["live1"].publish(3)
+    client = await serve()
+    response = await client.get(f"{PLAYLIST}?{query}")
+    assert response.status == 400, query
+    assert len(await response.text()) > 10
+    assert (await client.get(f"{PLAYLIST}?_HLS_msn=0&_HLS_part=1&foo=bar")).status == 200
+
+
+async def test_delta_update(serve, streams):
+    stream = streams["live1"]
+    stream.publish(125)
+    client = await serve()
+    text = await (await client.get(f"{PLAYLIST}?_HLS_skip=YES")).text()
+    assert "#EXT-X-SKIP:SKIPPED-SEGMENTS=" in text
+    stream.main.end()
+    text = await (await client.get(f"{PLAYLIST}?_HLS_skip=YES")).text()
+    assert "EXT-X-SKIP" not in text and text.endswith("#EXT-X-ENDLIST\n")
+
+
+async def test_end_wakes_blocked_requests_and_later_ones_answer_at_once(serve, streams):
+    stream = streams["live1"]
+    stream.publish(3)
+    client = await serve()
+    request = asyncio.create_task(client.get(f"{PLAYLIST}?_HLS_msn=1&_HLS_part=0"))
+    await asyncio.sleep(0.05)
+    assert blocked(request)
+    started = time.perf_counter()
+    stream.main.end()
+    response = await request
+    assert time.perf_counter() - started < 0.2
+    assert (await response.text()).endswith("#EXT-X-ENDLIST\n")
+    response = await client.get(f"{PLAYLIST}?_HLS_msn=9&_HLS_part=9")
+    assert response.status == 200  # directives are ignored on an ended playlist
+
+
+async def test_a_thousand_concurrent_blocked_requests_are_all_answered(serve, streams):
+    stream = streams["live1"]
+    stream.publish(3)
+    client = await serve()
+    requests = [
+        asyncio.create_task(client.get(f"{PLAYLIST}?_HLS_msn=0&_HLS_part=3"))
+        for _ in range(1000)
+    ]
+    await eventually(lambda: stream.main.pending_waiters == 1000, timeout=10)
+    started = time.perf_counter()
+    stream.publish(1)
+    responses = await asyncio.gather(*requests)
+    assert [response.status for response in responses] == [200] * 1000
+    bodies = await asyncio.gather(*(response.text() for response in responses))
+    assert all('"part3.m4s"' in body for body in bodies)
+    assert time.perf_counter() - started < 5
+    assert stream.main.pending_waiters == 0
+
+
 async def test_a_client_that_disconnects_while_blocked_leaves_nothing(serve, streams):
     stream = streams["live1"]
     stream.publish(3)
