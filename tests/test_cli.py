@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
+import socket
 import sys
 
-from tests.support.ffmpeg import Source, publish
+from tests.support.ffmpeg import Source, publish, start_publish
 
 BANNER_KEY = re.compile(r"Stream Key: (trb_\S+)")
 BANNER_RTMP = re.compile(r"Server:\s+(rtmp://\S+)")
@@ -40,11 +42,19 @@ async def test_up_on_embedded_defaults_then_clean_shutdown(tmp_path):
         rtmp = BANNER_RTMP.search(banner)[1]
         code, err = await publish(f"{rtmp}/{key}", Source(seconds=2))
         assert code == 0, err
+        # Shut down in the middle of a publish: the publisher is disconnected, not left hanging.
+        pusher = await start_publish(f"{rtmp}/{key}", Source(seconds=60))
+        await asyncio.sleep(2)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()[-2000:]
     assert b"node.stopped" in err
+    await asyncio.wait_for(pusher.wait(), 10)
+    logs = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    assert logs and all("event" in entry and "level" in entry for entry in logs)
+    # Quiet at INFO: a start, a publish, a shutdown is a handful of lines, not one per packet.
+    assert len(logs) < 40, [entry["event"] for entry in logs]
     # Embedded PostgreSQL was stopped with the node: no server is left running on its data dir.
     assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
 
@@ -64,3 +74,40 @@ async def test_stream_create_prints_url_and_key(tmp_path):
     )
     _, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1 and b"stream names are" in err
+
+
+async def test_serve_origin_uses_configured_servers(services, tmp_path):
+    """The cluster role against the PostgreSQL and Redis it is given (no embedded servers)."""
+    env = cli_env(tmp_path) | {"DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+    create = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tributary", "stream", "create", f"origin-{os.getpid()}",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(create.communicate(), 60)
+    assert create.returncode == 0, err.decode()
+    key = re.search(r"Stream key: (trb_\S+)", out.decode())[1]
+    env["TRIBUTARY_RTMP__PORT"] = str(free_port())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tributary", "serve", "origin",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        url = f"rtmp://127.0.0.1:{env['TRIBUTARY_RTMP__PORT']}/live/{key}"
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:  # publish as soon as the role is listening
+            code, err_text = await publish(url, Source(seconds=2), timeout=30)
+            if code == 0 or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert code == 0, err_text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert not (tmp_path / "data" / "postgres").exists(), "no embedded server was started"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
