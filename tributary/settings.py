@@ -9,10 +9,11 @@ because every hosting platform sets them that way. The TOML file is named by
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,12 +22,18 @@ from pydantic_settings import (
 )
 
 
-class HttpSettings(BaseModel):
+class _Section(BaseModel):
+    """A settings section: unknown keys are errors, so a typo in the TOML file is caught."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpSettings(_Section):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
 
 
-class RtmpSettings(BaseModel):
+class RtmpSettings(_Section):
     host: str = "0.0.0.0"
     port: int = Field(1935, ge=0, le=65535)
     handshake_timeout: float = Field(10.0, gt=0)
@@ -34,7 +41,7 @@ class RtmpSettings(BaseModel):
     max_message_size: int = Field(8 * 1024 * 1024, gt=0)
 
 
-class LiveSettings(BaseModel):
+class LiveSettings(_Section):
     part_target: float = Field(0.2, gt=0.05, le=2.0, description="LL-HLS part duration, seconds.")
     segment_target: float = Field(2.0, gt=0.2, le=20.0, description="Segments cut at the first keyframe after this.")
     window_segments: int = Field(12, ge=3, le=1000)
@@ -70,7 +77,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = os.environ.get("TRIBUTARY_CONFIG")
+        toml_path = _config_file.get() or os.environ.get("TRIBUTARY_CONFIG")
         if toml_path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
         return tuple(sources)
@@ -83,10 +90,16 @@ class Settings(BaseSettings):
         return f"http://{self.public_host}:{self.http.port}/watch/{stream}"
 
 
+_config_file: ContextVar[Path | None] = ContextVar("tributary_config_file", default=None)
+
+
 def load_settings(config_file: Path | None = None) -> Settings:
     """Load settings; an explicit ``config_file`` wins over ``TRIBUTARY_CONFIG``."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise FileNotFoundError(f"config file not found: {config_file}")
-        os.environ["TRIBUTARY_CONFIG"] = str(config_file)
-    return Settings()
+    path = config_file or (Path(p) if (p := os.environ.get("TRIBUTARY_CONFIG")) else None)
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    token = _config_file.set(path)
+    try:
+        return Settings()
+    finally:
+        _config_file.reset(token)
