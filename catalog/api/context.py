@@ -1,0 +1,84 @@
+"""What every route module may use, built once per API application.
+
+The node hands over its pool, its Redis client, the signing secret and two callables (the
+public URLs, known once it listens; the names of streams live right now, from the packager's
+registry). Route modules keep their own data-access objects under their own ``web.AppKey``;
+only things several modules share live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import asyncpg
+import redis.asyncio as redis
+from aiohttp import web
+
+from catalog.access_tokens import AccessTokens
+from catalog.api.rate_limits import RateLimits
+from catalog.derived_keys import ACCESS_TOKENS, PLAYBACK_TOKENS, derive_key
+from catalog.passwords import Passwords
+from tributary.settings import ApiSettings
+
+
+@dataclass(frozen=True, slots=True)
+class PublicUrls:
+    """Where clients reach this node, as they should be printed and returned."""
+
+    http: str  # "http://host:8080"
+    rtmp: str  # "rtmp://host:1935/live"
+
+    def whip(self, stream: str) -> str:
+        return f"{self.http}/whip/{stream}"
+
+    def watch(self, stream: str) -> str:
+        return f"{self.http}/watch/{stream}"
+
+    def playlist(self, stream: str) -> str:
+        return f"{self.http}/live/{stream}/master.m3u8"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    settings: ApiSettings
+    pool: asyncpg.Pool
+    passwords: Passwords
+    access_tokens: AccessTokens
+    playback_key: bytes
+    rate_limits: RateLimits
+    public_urls: Callable[[], PublicUrls]
+    live_now: Callable[[], Iterable[str]]
+
+    @classmethod
+    def create(
+        cls,
+        settings: ApiSettings,
+        *,
+        pool: asyncpg.Pool,
+        redis_client: redis.Redis,
+        secret_key: bytes,
+        public_urls: Callable[[], PublicUrls],
+        live_now: Callable[[], Iterable[str]],
+    ) -> ApiContext:
+        return cls(
+            settings=settings,
+            pool=pool,
+            passwords=Passwords(
+                time_cost=settings.argon2_time_cost,
+                memory_kib=settings.argon2_memory_kib,
+                parallelism=settings.argon2_parallelism,
+            ),
+            access_tokens=AccessTokens(derive_key(secret_key, ACCESS_TOKENS), settings.access_token_ttl),
+            playback_key=derive_key(secret_key, PLAYBACK_TOKENS),
+            rate_limits=RateLimits(redis_client, auth=settings.auth_rate, write=settings.write_rate),
+            public_urls=public_urls,
+            live_now=live_now,
+        )
+
+
+CONTEXT = web.AppKey("tributary_api_context", ApiContext)
+
+
+def context(request: web.Request) -> ApiContext:
+    return request.app[CONTEXT]
