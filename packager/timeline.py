@@ -11,7 +11,8 @@ only move forward at the pace of the media, with audio and video on the same clo
 * video keeps millisecond precision (×90 for the 90 kHz timescale). Audio is re-clocked to
   whole AAC frames (1024 samples) because millisecond timestamps cannot express 21.333 ms
   frames; it resynchronises to the publisher's clock only when the two disagree by more
-  than a frame budget (dropped or inserted audio), which keeps drift at zero over hours;
+  than 100 ms — forward by leaving a gap, backward by dropping frames, never by stepping
+  back — which keeps drift at zero over hours;
 * the output of a later session (a publisher reconnect) starts right after the previous one
   ended, so the stream's media time never goes backwards.
 """
@@ -56,6 +57,7 @@ class Timeline:
         self._anchor: float | None = None
         self._anchor_since: float = 0.0
         self.jumps = 0
+        self.dropped_audio = 0
 
     def video(self, packet: MediaPacket) -> tuple[int, int]:
         """``(dts, pts)`` in 90 kHz ticks."""
@@ -63,14 +65,24 @@ class Timeline:
         self._update_anchor(packet.received, dts_ms / 1000)
         return dts_ms * 90, (dts_ms + packet.cts_ms) * 90
 
-    def audio(self, packet: MediaPacket) -> int:
-        """dts in samples at the AudioSpecificConfig's rate."""
+    def audio(self, packet: MediaPacket) -> int | None:
+        """dts in samples at the AudioSpecificConfig's rate, or None: drop this frame.
+
+        Audio that falls behind the publisher's clock (frames were lost) jumps ahead and leaves
+        a gap. Audio that runs ahead of it (the publisher's audio clock slipped, as at every
+        ``ffmpeg -stream_loop`` seam) cannot go back without breaking decode order, so frames
+        are dropped until it is back in sync.
+        """
         assert self._audio_rate is not None
         dts_ms = self._map(self._audio, packet)
         self._update_anchor(packet.received, dts_ms / 1000)
         exact = dts_ms * self._audio_rate // 1000
-        if self._audio_next is None or abs(exact - self._audio_next) > _AUDIO_RESYNC_MS * self._audio_rate // 1000:
+        budget = _AUDIO_RESYNC_MS * self._audio_rate // 1000
+        if self._audio_next is None or exact - self._audio_next > budget:
             self._audio_next = exact
+        elif self._audio_next - exact > budget:
+            self.dropped_audio += 1
+            return None
         dts = self._audio_next
         self._audio_next += AAC_FRAME_SAMPLES
         return dts

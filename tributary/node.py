@@ -115,7 +115,12 @@ class Node:
         s = self.settings
         await self._start_catalog()
         redis_url = s.redis_url or await self.embedded.start_redis(s.data_dir)
-        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        # A blocking pool: under load, commands wait for a connection instead of failing with
+        # "Too many connections" (which let publish leases lapse in the capacity benchmark).
+        pool = redis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=64, timeout=10, socket_timeout=5, socket_connect_timeout=5
+        )
+        self.redis = redis.Redis(connection_pool=pool)
         await self.redis.ping()
         self._leases = PublishLeases(self.redis, self.node_id)
         assert self.pool is not None
@@ -204,7 +209,7 @@ class Node:
             await self._runner.cleanup()
             self._runner = None
         if self.redis is not None:
-            await self.redis.aclose()
+            await self.redis.aclose(close_connection_pool=True)
             self.redis = None
         if self.pool is not None:
             await self.pool.close()

@@ -73,7 +73,8 @@ class PublishSession:
             self._worker.put(TimedPacket("video", dts, pts, packet.keyframe, packet.data))
         elif packet.kind == "audio" and self._audio is not None:
             dts = self._timeline.audio(packet)
-            self._worker.put(TimedPacket("audio", dts, dts, True, packet.data))
+            if dts is not None:
+                self._worker.put(TimedPacket("audio", dts, dts, True, packet.data))
 
     def close(self) -> None:
         if self._closed:

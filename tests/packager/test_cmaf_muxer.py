@@ -20,6 +20,7 @@ def remux(encoded, part_target: float = 0.2) -> tuple[CmafMuxer, list[Part]]:
             parts += muxer.write(TimedPacket("video", dts, pts, p.keyframe, p.data))
         else:
             dts = timeline.audio(p)
+            assert dts is not None, "a well-behaved source never needs audio dropped"
             parts += muxer.write(TimedPacket("audio", dts, dts, True, p.data))
     parts += muxer.close()
     return muxer, parts

@@ -60,3 +60,23 @@ def test_decode_times_strictly_increase():
     a = tl.video(video(100, 1.0))[0]
     b = tl.video(video(100, 1.001))[0]
     assert b > a
+
+
+def test_audio_clock_slipping_behind_drops_frames_instead_of_going_back():
+    """ffmpeg -stream_loop advances audio timestamps by 1 ms at each loop seam, so the publisher's
+    audio clock falls ~20 ms behind the sample count per loop. Decode times must never go back:
+    frames are dropped until audio is in sync again."""
+    tl = Timeline(0, 48_000)
+    sent_ms, received, outs = 0.0, 0.0, []
+    for i in range(3_000):
+        if i and i % 47 == 0:
+            sent_ms -= 20  # a loop seam: the timestamps lose 20 ms
+        out = tl.audio(audio(round(sent_ms), received))
+        if out is not None:
+            outs.append((out, sent_ms))
+        sent_ms += 1024 / 48
+        received += 1024 / 48_000
+    assert all(b[0] > a[0] for a, b in zip(outs, outs[1:]))
+    assert len(outs) < 3_000  # some frames were dropped to stay in sync
+    last_out, last_sent = outs[-1]
+    assert abs(last_out / 48 - last_sent) <= 100 + 1024 / 48  # within the resync budget

@@ -1,0 +1,1 @@
+"""Tributary's performance benchmarks: see bench/README.md for the commands."""
