@@ -9,6 +9,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from catalog.api import accounts, channels, live_streams, videos
+from catalog.api import comments, history, playlists, related, subscriptions
+from catalog.api import reactions, search, trending, video_views
 from catalog.api.auth import rate_limit_identity
 from catalog.api.context import CONTEXT, ApiContext
 from catalog.api.errors import error_middleware
@@ -17,7 +19,8 @@ from catalog.api.rate_limits import write_limit_middleware
 from catalog.api.views import text_guard_middleware
 
 PREFIX = "/api/v1"
-ROUTE_MODULES = (accounts, channels, live_streams, videos)
+ROUTE_MODULES = (accounts, channels, live_streams, videos, comments, subscriptions, history, playlists, related,
+                 reactions, video_views, search, trending)
 
 
 def create_api(ctx: ApiContext) -> web.Application:

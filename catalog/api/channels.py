@@ -8,9 +8,10 @@ from typing import Annotated
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200
 
-from catalog.api.auth import require_manager, require_user
+from catalog.access import Role
+from catalog.api.auth import require_manager, require_role, require_user
 from catalog.api.context import context
-from catalog.api.errors import not_found
+from catalog.api.errors import forbidden, not_found
 from catalog.api.fields import Handle, line, paragraphs
 from catalog.api.views import ApiModel, ApiView, respond
 from catalog.channels import Channel, Channels
@@ -49,7 +50,17 @@ def channel_store(request: web.Request) -> Channels:
     return Channels(context(request).pool)
 
 
-async def _channel(request: web.Request, handle: str) -> Channel:
+async def own_channel(request: web.Request, what: str) -> Channel:
+    """The caller's channel, where ``what`` (live streams, videos) is made; creators and admins
+    only, and an admin without a channel of their own is refused."""
+    principal = require_role(request, Role.CREATOR, Role.ADMIN)
+    channel = await channel_store(request).by_owner(principal.user_id)
+    if channel is None:
+        raise forbidden(f"{what} belong to a channel, and this account has none")
+    return channel
+
+
+async def channel_by_handle(request: web.Request, handle: str) -> Channel:
     channel = await channel_store(request).by_handle(handle)
     if channel is None:
         raise not_found("channel")
@@ -62,7 +73,7 @@ class ChannelView(ApiView):
 
         Tags: channels
         """
-        return respond(ChannelOut.of(await _channel(self.request, handle)))
+        return respond(ChannelOut.of(await channel_by_handle(self.request, handle)))
 
     async def patch(self, handle: Handle, /, changes: ChannelPatch) -> r200[ChannelOut]:
         """Change a channel's title or description: its owner or an admin.
@@ -71,7 +82,7 @@ class ChannelView(ApiView):
         Security: bearer
         """
         require_user(self.request)
-        channel = await _channel(self.request, handle)
+        channel = await channel_by_handle(self.request, handle)
         require_manager(self.request, channel.owner_id, hidden=False, what="channel")
         updated = await channel_store(self.request).update(
             channel.id, title=changes.title, description=changes.description

@@ -19,15 +19,13 @@ from typing import Annotated, Any
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204
 
-from catalog.access import Role
-from catalog.api.auth import require_manager, require_role
-from catalog.api.channels import channel_store
+from catalog.api.auth import require_manager
+from catalog.api.channels import channel_store, own_channel
 from catalog.api.context import context
-from catalog.api.errors import conflict, forbidden, not_found
+from catalog.api.errors import conflict, not_found
 from catalog.api.fields import Id, StreamName, line
 from catalog.api.pagination import Cursor, Page, PageQuery
 from catalog.api.views import ApiModel, ApiView, respond
-from catalog.channels import Channel
 from catalog.live_streams import (
     LiveStream,
     LiveStreamCatalog,
@@ -125,14 +123,6 @@ def _new_key_fields(request: web.Request, new: NewStreamKey) -> dict[str, Any]:
     }
 
 
-async def _own_channel(request: web.Request) -> Channel:
-    principal = require_role(request, Role.CREATOR, Role.ADMIN)
-    channel = await channel_store(request).by_owner(principal.user_id)
-    if channel is None:
-        raise forbidden("live streams belong to a channel, and this account has none")
-    return channel
-
-
 async def _managed_stream(request: web.Request, name: str) -> LiveStream:
     """The stream, if the caller manages it; 404 otherwise (whether or not it exists)."""
     stream = await _streams(request).by_name(name)
@@ -150,7 +140,7 @@ class LiveStreamsView(ApiView):
         Tags: live streams
         Security: bearer
         """
-        channel = await _own_channel(self.request)
+        channel = await own_channel(self.request, "live streams")
         rows = await _streams(self.request).for_channel(
             channel.id, after_id=_BY_ID.decode(page.cursor), limit=page.limit + 1
         )
@@ -165,7 +155,7 @@ class LiveStreamsView(ApiView):
         Tags: live streams
         Security: bearer
         """
-        channel = await _own_channel(self.request)
+        channel = await own_channel(self.request, "live streams")
         try:
             created = await _streams(self.request).create(new.name, new.title, channel_id=channel.id)
         except StreamExists as exc:

@@ -1,25 +1,143 @@
-"""``/videos/{video_id}/…``: playback tokens today; the video endpoints join this module later.
+"""Videos: ``/videos`` (create), ``/videos/{video_id}`` (read, edit, delete), its ``/status``,
+``/thumbnails`` and ``/playback-token``, and ``/channels/{handle}/videos``.
 
-A playback token is issued for a video the caller may watch (:func:`catalog.videos.may_watch`;
-anything else is 404) once it is ready. ``bind_viewer=true`` binds it to the caller's account,
-for edges that know the viewer; the format is in :mod:`catalog.playback_tokens`.
+Visibility is :func:`catalog.videos.may_watch`: a video the caller may not watch answers 404,
+exactly like one that does not exist; one they may watch but not manage answers 403 to a
+change. Creating a video records its metadata with status ``uploading``; the upload and the
+processing that follow report progress through :meth:`catalog.videos.Videos.set_status`.
+
+A playback token is issued for a ready video the caller may watch. ``bind_viewer=true`` binds
+it to the caller's account, for edges that know the viewer; the format is in
+:mod:`catalog.playback_tokens`.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Annotated
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r201
+from aiohttp_pydantic.oas.typing import r200, r201, r204
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from catalog import playback_tokens
-from catalog.api.auth import optional_user, require_user
+from catalog.access import may_manage
+from catalog.api.auth import optional_user, require_manager, require_user
+from catalog.api.channels import channel_by_handle, own_channel
 from catalog.api.context import context
-from catalog.api.errors import conflict, not_found
-from catalog.api.fields import VideoPublicId
+from catalog.api.errors import ApiError, conflict, not_found
+from catalog.api.fields import Handle, Id, VideoPublicId, line, paragraphs
+from catalog.api.pagination import Cursor, Page, PageQuery
+from catalog.api.video_cards import watchable_video
 from catalog.api.views import ApiModel, ApiView, respond
-from catalog.videos import Status, Videos, may_watch
+from catalog.channel_videos import ChannelVideos, sort_key
+from catalog.videos import Privacy, Status, Thumbnail, UnknownThumbnail, Video, VideoChanges, Videos
+
+LANGUAGE_PATTERN = r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$"
+
+VideoTitle = Annotated[str, line(200)]
+VideoDescription = Annotated[str, paragraphs(10_000)]
+Tags = Annotated[list[Annotated[str, line(50)]], Field(max_length=30)]
+Category = Annotated[str, line(50, min_length=0)]
+Language = Annotated[
+    str, StringConstraints(max_length=35, pattern=LANGUAGE_PATTERN), Field(description="BCP 47, or empty.")
+]
+
+
+class NewVideoIn(ApiModel):
+    title: VideoTitle
+    description: VideoDescription = ""
+    tags: Tags = []
+    category: Category = ""
+    language: Language = ""
+    privacy: Privacy = Privacy.PRIVATE
+
+
+class VideoPatch(ApiModel):
+    """Fields left out (or null) keep their value."""
+
+    title: VideoTitle | None = None
+    description: VideoDescription | None = None
+    tags: Tags | None = None
+    category: Category | None = None
+    language: Language | None = None
+    privacy: Privacy | None = None
+    thumbnail_id: Id | None = Field(default=None, description="One of GET …/thumbnails.")
+
+
+class VideoOut(ApiModel):
+    id: str
+    channel: str = Field(description="The channel's handle.")
+    title: str
+    description: str
+    tags: list[str]
+    category: str
+    language: str
+    privacy: Privacy
+    status: Status
+    duration_seconds: float | None
+    view_count: int
+    like_count: int
+    dislike_count: int
+    comment_count: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def of(cls, video: Video) -> VideoOut:
+        return cls(
+            id=video.public_id,
+            channel=video.channel_handle,
+            title=video.title,
+            description=video.description,
+            tags=video.tags,
+            category=video.category,
+            language=video.language,
+            privacy=video.privacy,
+            status=video.status,
+            duration_seconds=video.duration_seconds,
+            view_count=video.view_count,
+            like_count=video.like_count,
+            dislike_count=video.dislike_count,
+            comment_count=video.comment_count,
+            created_at=video.created_at,
+            updated_at=video.updated_at,
+            published_at=video.published_at,
+        )
+
+
+class VideoPage(Page[VideoOut]):
+    pass
+
+
+class VideoStatusOut(ApiModel):
+    id: str
+    status: Status
+    progress_percent: int
+    eta: datetime | None = Field(description="When processing is expected to end.")
+    failure_reason: str | None
+
+
+class ThumbnailOut(ApiModel):
+    id: int
+    kind: str
+    width: int
+    height: int
+    chosen: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, thumbnail: Thumbnail) -> ThumbnailOut:
+        return cls(
+            id=thumbnail.id,
+            kind=thumbnail.kind,
+            width=thumbnail.width,
+            height=thumbnail.height,
+            chosen=thumbnail.chosen,
+            created_at=thumbnail.created_at,
+        )
 
 
 class PlaybackTokenOut(ApiModel):
@@ -29,8 +147,133 @@ class PlaybackTokenOut(ApiModel):
     viewer_id: str | None
 
 
+_BY_TIME: Cursor[tuple[datetime, int]] = Cursor(tuple[AwareDatetime, Id])
+
+
 def _videos(request: web.Request) -> Videos:
     return Videos(context(request).pool)
+
+
+async def ready_video(request: web.Request, video_id: str) -> Video:
+    """A video the caller may watch (else 404) that is ready to play (else 409)."""
+    video = await watchable_video(request, video_id)
+    if video.status is not Status.READY:
+        raise conflict("not_ready", f"the video is {video.status.value}, not ready to play")
+    return video
+
+
+async def _managed_video(request: web.Request, video_id: str) -> Video:
+    """The video, if the caller manages it: 401 anonymous, 404 if they may not watch it, 403 if
+    they may watch it but it is not theirs."""
+    require_user(request)
+    video = await watchable_video(request, video_id)
+    require_manager(request, video.owner_id, hidden=False, what="video")
+    return video
+
+
+class VideosView(ApiView):
+    async def post(self, new: NewVideoIn) -> r201[VideoOut]:
+        """Create a video on the caller's channel: its metadata, with status ``uploading``.
+
+        Tags: videos
+        Security: bearer
+        """
+        channel = await own_channel(self.request, "videos")
+        video = await _videos(self.request).create(
+            channel.id,
+            new.title,
+            description=new.description,
+            tags=new.tags,
+            category=new.category,
+            language=new.language,
+            privacy=new.privacy,
+        )
+        return respond(VideoOut.of(video), 201)
+
+
+class VideoView(ApiView):
+    async def get(self, video_id: VideoPublicId, /) -> r200[VideoOut]:
+        """A video's metadata and counters.
+
+        Tags: videos
+        """
+        return respond(VideoOut.of(await watchable_video(self.request, video_id)))
+
+    async def patch(self, video_id: VideoPublicId, /, changes: VideoPatch) -> r200[VideoOut]:
+        """Edit a video (its owner or an admin): metadata, privacy, the chosen thumbnail.
+
+        Tags: videos
+        Security: bearer
+        """
+        video = await _managed_video(self.request, video_id)
+        edit = VideoChanges(**changes.model_dump(exclude_none=True))
+        try:
+            updated = await _videos(self.request).update(video.id, edit)
+        except UnknownThumbnail as exc:
+            detail = [{"in": "body", "loc": ["thumbnail_id"], "msg": str(exc), "type": "unknown_thumbnail"}]
+            raise ApiError(422, "validation_error", detail) from None
+        if updated is None:
+            raise not_found("video")
+        return respond(VideoOut.of(updated))
+
+    async def delete(self, video_id: VideoPublicId, /) -> r204:
+        """Delete a video with its reactions, views and thumbnails (its owner or an admin).
+
+        Tags: videos
+        Security: bearer
+        """
+        video = await _managed_video(self.request, video_id)
+        if not await _videos(self.request).delete(video.id):
+            raise not_found("video")
+        return web.Response(status=204)
+
+
+class VideoStatusView(ApiView):
+    async def get(self, video_id: VideoPublicId, /) -> r200[VideoStatusOut]:
+        """Processing status: progress, expected end, why it failed.
+
+        Tags: videos
+        """
+        video = await watchable_video(self.request, video_id)
+        out = VideoStatusOut(
+            id=video.public_id,
+            status=video.status,
+            progress_percent=video.progress_percent,
+            eta=video.eta,
+            failure_reason=video.failure_reason,
+        )
+        return respond(out)
+
+
+class VideoThumbnailsView(ApiView):
+    async def get(self, video_id: VideoPublicId, /) -> r200[list[ThumbnailOut]]:
+        """The thumbnails processing made, to choose from (its owner or an admin).
+
+        Tags: videos
+        Security: bearer
+        """
+        video = await _managed_video(self.request, video_id)
+        thumbnails = await _videos(self.request).thumbnails(video.id)
+        return web.json_response([ThumbnailOut.of(t).model_dump(mode="json") for t in thumbnails])
+
+
+class ChannelVideosView(ApiView):
+    async def get(self, handle: Handle, /, page: PageQuery) -> r200[VideoPage]:
+        """A channel's videos, newest first: all of them for its owner and admins (by upload),
+        public ready ones for everyone else (by publication).
+
+        Tags: videos
+        """
+        channel = await channel_by_handle(self.request, handle)
+        everything = may_manage(optional_user(self.request), channel.owner_id)
+        rows = await ChannelVideos(self.ctx.pool).page(
+            channel.id, everything=everything, after=_BY_TIME.decode(page.cursor), limit=page.limit + 1
+        )
+        items, next_cursor = _BY_TIME.page(
+            rows, page.limit, key=lambda listed: sort_key(listed, everything=everything)
+        )
+        videos = [VideoOut.of(listed.video) for listed in items]
+        return respond(VideoPage(items=videos, next_cursor=next_cursor))
 
 
 class PlaybackTokenView(ApiView):
@@ -41,11 +284,7 @@ class PlaybackTokenView(ApiView):
         Security: bearer
         """
         principal = require_user(self.request) if bind_viewer else optional_user(self.request)
-        video = await _videos(self.request).get(video_id)
-        if video is None or not may_watch(video, principal):
-            raise not_found("video")
-        if video.status is not Status.READY:
-            raise conflict("not_ready", f"the video is {video.status.value}, not ready to play")
+        video = await ready_video(self.request, video_id)
         viewer = str(principal.user_id) if bind_viewer and principal else None
         expires_at = int(time.time() + self.ctx.settings.playback_token_ttl)
         token = playback_tokens.issue(self.ctx.playback_key, video.public_id, expires_at, viewer)
@@ -59,4 +298,9 @@ class PlaybackTokenView(ApiView):
 
 
 def add_routes(api: web.Application) -> None:
+    api.router.add_view("/videos", VideosView)
+    api.router.add_view("/videos/{video_id}", VideoView)
+    api.router.add_view("/videos/{video_id}/status", VideoStatusView)
+    api.router.add_view("/videos/{video_id}/thumbnails", VideoThumbnailsView)
     api.router.add_view("/videos/{video_id}/playback-token", PlaybackTokenView)
+    api.router.add_view("/channels/{handle}/videos", ChannelVideosView)
