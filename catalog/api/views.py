@@ -1,13 +1,15 @@
 """The base of every endpoint: ``ApiView`` (aiohttp-pydantic) with the API's input rules.
 
 aiohttp-pydantic validates path, query and body against the handler's annotations and feeds
-the OpenAPI document. Two things are tightened here, once for every endpoint:
+the OpenAPI document. Three things are tightened here, once for every endpoint:
 
 - **Bodies** are read by :func:`read_json_body`, not by ``request.json()``: a size limit (413),
   UTF-8 only, no NaN/Infinity, no absurd numbers or nesting, and no string PostgreSQL cannot
   store (NUL) or encode (lone surrogates) — each a 400 ``malformed_json``/``invalid_text``
   instead of the 500 the library's reader would give. The model is then validated from the
   raw JSON in strict mode (``"1"`` is not an integer, ``1`` is not a string).
+- **Query strings** accept only the handler's parameters: an unknown one is a 422, as an
+  unknown body field is (a misspelt ``?sort=`` would otherwise be ignored without a word).
 - **Validation errors** are 422 ``{"error": "validation_error", "detail": [...]}`` listing
   where and what, without echoing the input back.
 """
@@ -22,7 +24,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_pydantic import PydanticView
 from aiohttp_pydantic.injectors import CONTEXT as Location
-from aiohttp_pydantic.injectors import AbstractInjector, BodyGetter
+from aiohttp_pydantic.injectors import AbstractInjector, BodyGetter, QueryGetter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from catalog.api.context import ApiContext, context
@@ -113,6 +115,16 @@ class _JsonBody(AbstractInjector):
         kwargs_view[self.arg_name] = self.model.model_validate_json(raw, strict=True)
 
 
+def _strict(query: QueryGetter) -> QueryGetter:
+    """aiohttp-pydantic's query reader, made to refuse parameters the handler does not take."""
+
+    class QueryModel(query.model):  # type: ignore[name-defined,misc]
+        model_config = ConfigDict(extra="forbid")
+
+    query.model = QueryModel
+    return query
+
+
 def _validation_error(exception: ValidationError, location: Location) -> ApiError:
     details = exception.errors(include_url=False, include_context=False, include_input=False)
     return ApiError(422, "validation_error", [{**error, "in": location} for error in details])
@@ -125,11 +137,18 @@ class ApiView(PydanticView):
 
     @staticmethod
     def _parse_func_signature(func: Callable[..., Any]) -> Iterable[AbstractInjector]:
-        # aiohttp-pydantic builds one injector per request part; swap in our body reader.
-        return [
-            _JsonBody(injector) if isinstance(injector, BodyGetter) else injector
-            for injector in PydanticView._parse_func_signature(func)
-        ]
+        # aiohttp-pydantic builds one injector per request part; swap in our body and query
+        # readers, and check the query string of handlers that take no query parameters too.
+        injectors: list[AbstractInjector] = []
+        for injector in PydanticView._parse_func_signature(func):
+            if isinstance(injector, BodyGetter):
+                injector = _JsonBody(injector)
+            elif isinstance(injector, QueryGetter):
+                injector = _strict(injector)
+            injectors.append(injector)
+        if not any(isinstance(injector, QueryGetter) for injector in injectors):
+            injectors.append(_strict(QueryGetter({}, {})))
+        return injectors
 
     async def on_validation_error(
         self, exception: ValidationError, location: Location

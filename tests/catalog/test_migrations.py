@@ -10,7 +10,9 @@ from tests.support.databases import scratch_database
 
 EXPECTED_TABLES = {
     "schema_migrations", "live_streams", "stream_keys", "users", "channels", "refresh_tokens",
-    "videos", "renditions", "thumbnails",
+    "videos", "renditions", "thumbnails",  # 0001, 0002
+    "video_reactions", "video_views", "video_hot_scores",  # 0003
+    "comments", "comment_likes", "subscriptions", "watch_history", "playlists", "playlist_items",  # 0004
 }
 
 
