@@ -12,7 +12,8 @@ rare. Then, per run, a fresh node process (``python -m tributary serve origin``)
 is measured from this process over loopback:
 
 - search: 300 requests, one at a time, over varied queries (common, rare, two words, phrases,
-  typos) with filters (duration, upload date, category) and the three sorts;
+  typos) with filters (duration, upload date, category) and the three sorts; ``type`` is the
+  default, ``all``, with nothing live (the live block costs no query then);
 - trending: 200 requests (first pages and second pages);
 - a video page: the calls a watch page makes, concurrently as a browser would (the video, its
   channel, the viewer's reaction), for 200 listed videos: page latency = the slowest of the three;
@@ -423,6 +424,8 @@ async def main() -> int:
           f" ({runs[0]['rps_tool']}, {RPS_CONNECTIONS} connections, {m.cores} cores shared with the load generator)")
     h.write_json(args.json, {"machine": m, "videos": args.videos, "views": args.views,
                              "load_seconds": catalog.load_seconds, "refresh_seconds": catalog.refresh_seconds,
+                             "listed": len(catalog.listed),
+                             "plans": {label: plan_summary(plan) for label, plan in catalog.plans.items()},
                              "figures": figures, "runs": runs})
     return 0
 

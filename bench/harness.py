@@ -82,6 +82,10 @@ def machine() -> Machine:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                                 capture_output=True, text=True, timeout=10).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+        if changed:
+            commit += " + uncommitted changes"
     return Machine(
         cores=psutil.cpu_count(logical=True) or os.cpu_count() or 0,
         memory_gib=psutil.virtual_memory().total / 2**30,

@@ -2,8 +2,9 @@
 
 One embedded PostgreSQL/Redis pair (or DATABASE_URL/REDIS_URL from the environment) serves
 all of them, so no benchmark pays for starting a database; each benchmark still starts its
-own node process per run. The source is encoded before the first benchmark so no figure
-includes that. About 10 minutes on 2 cores.
+own node process per run (the catalog benchmark loads its own scratch database on that
+PostgreSQL). The source is encoded before the first benchmark so no figure includes that. About
+15 minutes on 2 cores.
 
     .venv/bin/python -m bench.run_all [--skip NAME ...]
 """
@@ -31,7 +32,7 @@ from bench import harness as h
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
 
-# (name, module, arguments): runs and lengths chosen to fit about ten minutes on 2 cores.
+# (name, module, arguments): runs and lengths chosen to fit about fifteen minutes on 2 cores.
 PLAN: list[tuple[str, str, list[str]]] = [
     ("first_playlist", "bench.first_playlist", ["--runs", "3", "--reps", "5"]),
     ("ingest_to_part", "bench.ingest_to_part", ["--runs", "3", "--seconds", "30"]),
@@ -39,6 +40,8 @@ PLAN: list[tuple[str, str, list[str]]] = [
     # a median of two could be a latency no viewer saw.
     ("glass_to_glass", "bench.glass_to_glass", ["--runs", "3", "--seconds", "60", "--warmup", "10"]),
     ("passthrough_capacity", "bench.passthrough_capacity", ["--runs", "1", "--window", "12"]),
+    # Last: loading 100,000 videos and 1,000,000 views keeps PostgreSQL busy for a while.
+    ("catalog_api", "bench.catalog_api", ["--runs", "3"]),
 ]
 
 
@@ -106,8 +109,12 @@ def main() -> int:
 # ------------------------------------------------------------------------------------ RESULTS.md
 
 
-def _ms(s: dict[str, float] | None) -> str:
-    return h.fmt_spread(s, " ms", 1000) if s else "n/a"
+def _ms(s: dict[str, float] | None, digits: int = 0) -> str:
+    return h.fmt_spread(s, " ms", 1000, digits) if s else "n/a"
+
+
+def _ms1(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
 
 
 def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: float, command: str,
@@ -175,6 +182,19 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
             f"| | marginal node CPU per added stream (fit over healthy steps) | "
             f"{h.fmt_spread(f['marginal_cpu_per_stream'], '% of a core', digits=2)} |",
         ]
+    api = results.get("catalog_api", {})
+    if "figures" in api:
+        f = api["figures"]
+        lines += [
+            f"| catalog API ({api['videos']:,} videos, {api['views']:,} views; one node process) |"
+            f" search p50 | {_ms(f['search_p50'], 1)} |",
+            f"| | search p95 | {_ms(f['search_p95'], 1)} |",
+            f"| | trending p50 | {_ms(f['trending_p50'], 1)} |",
+            f"| | trending p95 | {_ms(f['trending_p95'], 1)} |",
+            f"| | video page (3 concurrent calls) p50 | {_ms(f['video_page_p50'], 1)} |",
+            f"| | video page p95 | {_ms(f['video_page_p95'], 1)} |",
+            f"| | `GET /api/v1/videos/{{id}}` | {h.fmt_spread(f['rps'], ' req/s')} |",
+        ]
     failed = [name for name, r in results.items() if "failed" in r]
     if failed:
         lines += ["", f"**Failed:** {', '.join(failed)} (see the run's output)."]
@@ -209,6 +229,30 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
                 f" {r['stalls']} | {r['stall_seconds']:.2f} | {_num(r['hls_latency_end']):.2f} s |"
                 f" {_num(r['hls_target_latency']):.2f} s | {_num(r.get('forward_buffer_end')):.2f} s |"
                 f" {r['dropped_frames']}/{r['decoded_frames']} |")
+    if "runs" in api:
+        am = api["machine"]
+        lines += [
+            "",
+            "## Catalog API, per run",
+            "",
+            f"{api['videos']:,} videos ({api['listed']:,} listed) and {api['views']:,} views loaded with COPY"
+            f" in {api['load_seconds']:.0f} s, then a full trending refresh in"
+            f" {api['refresh_seconds'] * 1000:.0f} ms; a fresh node process per run over the same data."
+            f" Machine: {am['cores']} cores, {am['cpu_model']}, {am['memory_gib']:.1f} GiB RAM"
+            " (shared with the load generator and PostgreSQL).",
+            "",
+            "| run | search p50 | search p95 | trending p50 | trending p95 | video page p50 |"
+            " video page p95 | `GET /videos/{id}` | load tool | node CPU |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for i, r in enumerate(api["runs"], 1):
+            lines.append(
+                f"| {i} | {_ms1(r['search']['p50'])} | {_ms1(r['search']['p95'])} |"
+                f" {_ms1(r['trending']['p50'])} | {_ms1(r['trending']['p95'])} |"
+                f" {_ms1(r['video_page']['p50'])} | {_ms1(r['video_page']['p95'])} |"
+                f" {r['rps']:.0f} req/s | {r['rps_tool']} | {r['node_cpu_seconds']:.1f} s |")
+        lines += ["", "Search plans on this data (first page, no filters):", ""]
+        lines += [f"- {label}: {summary}" for label, summary in api.get("plans", {}).items()]
     lines += [
         "",
         "## How each figure is measured",
@@ -228,6 +272,13 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
         " (`maxLiveSyncPlaybackRate` 1: it never speeds up), so it keeps the distance from the"
         " live edge it tuned in at; the per-run table shows hls.js's own latency against its"
         " target (PART-HOLD-BACK) and how much media it had buffered ahead.",
+        "- Catalog API: requests from the benchmark process over loopback to a node process"
+        " (`bench/catalog_api.py` has the data and query mix): search 300 requests one at a time"
+        " (common, rare, two-word, phrase and typo queries, filters, the three sorts); trending"
+        " 200 (first and second pages); a video page is the video, its channel and the viewer's"
+        " reaction fetched concurrently, timed to the slowest, for 200 listed videos;"
+        " `GET /api/v1/videos/{id}` throughput is `wrk` (1 thread, 64 connections, 10 s) or, without"
+        " it, an aiohttp client with 64 requests in flight, over 1,000 listed videos.",
         "",
         "## Commands",
         "",

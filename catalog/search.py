@@ -18,18 +18,28 @@ Each search runs in a transaction with its own settings: the similarity threshol
 The typo query also turns sequential scans off: pg_trgm's operators are costed like ``=`` while
 each call compares trigram sets, so once a query looks unselective the planner would rather
 test every title (ten times slower at 100,000 videos) than read the trigram index.
+
+Live streams (:class:`LiveSearch`) are searched among the few that are live right now, whose
+names the caller passes in (the packager's registry): the unique index on ``live_streams.name``
+picks them out and each is then matched in full, so no text index is needed (a trigram index
+on stream titles would not serve a query driven by the names; there is none). A stream
+matches on its title, its channel's title and its channel's handle, with the same two modes as
+videos: full-text first; when no live stream matches exactly, word similarity for typos.
+Streams of a channel show only while the channel exists; streams made by
+``tributary stream create`` have no channel and match on their title.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import asyncpg
 
+from catalog.live_streams import LiveStream
 from catalog.video_listings import LISTED, VIDEO_COLUMNS, VIDEO_JOIN, ListedVideo
 from catalog.videos import Video
 
@@ -127,16 +137,20 @@ async def _fetch_page(
     return await conn.fetch(("EXPLAIN " if explain else "") + sql, *args)
 
 
+@asynccontextmanager
+async def _search_connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction with the search's settings (see the module docstring)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(_SETTINGS)
+        yield conn
+
+
 class VideoSearch:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection in a transaction with the search's settings (see the module docstring)."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(_SETTINGS)
-            yield conn
+    def _connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        return _search_connection(self._pool)
 
     async def search(
         self,
@@ -168,3 +182,88 @@ class VideoSearch:
                 conn, _TYPO if typo else _EXACT, sort, [*_criteria(query, filters), 20], explain=True
             )
         return "\n".join(row[0] for row in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveHit:
+    stream: LiveStream
+    channel_handle: str | None  # None: a stream made on the command line
+    channel_title: str | None
+    relevance: float  # the sort key, with the stream's name (ascending) breaking ties
+
+
+LiveKey = tuple[float, str]
+"""Where a page of live hits ends: ``(relevance, stream name)``."""
+
+# Every live stream among $2 (names) with how it matches $1: ``exact`` (full-text over its
+# title, weighted A, and its channel's title and handle, B) and ``similarity`` (the best word
+# similarity of $1 to any of the three). The mode is decided over all of them, then $3/$4
+# (relevance, name) continue after a previous page; $5 is the limit, $6 the typo threshold.
+_LIVE_SEARCH = """
+    WITH live AS (
+        SELECT s.id, s.name, s.title, s.channel_id, c.handle::text AS handle,
+               c.title AS channel_title,
+               setweight(to_tsvector('english', s.title), 'A')
+                   || setweight(to_tsvector('english', coalesce(c.title, '') || ' '
+                                            || coalesce(c.handle::text, '')), 'B') AS document
+        FROM live_streams s LEFT JOIN channels c ON c.id = s.channel_id
+        WHERE s.name = ANY($2::text[]) AND (s.channel_id IS NULL OR c.id IS NOT NULL)
+    ), scored AS (
+        SELECT live.*, document @@ websearch_to_tsquery('english', $1) AS exact,
+               ts_rank(document, websearch_to_tsquery('english', $1))::float8 AS rank,
+               greatest(word_similarity($1, title), word_similarity($1, coalesce(channel_title, '')),
+                        word_similarity($1, coalesce(handle, '')))::float8 AS similarity
+        FROM live
+    ), matched AS (
+        SELECT scored.*, CASE WHEN exact THEN rank ELSE similarity END AS relevance
+        FROM scored
+        WHERE CASE WHEN EXISTS (SELECT 1 FROM scored WHERE exact) THEN exact
+                   ELSE similarity >= $6 END
+    )
+    SELECT id, name, title, channel_id, handle, channel_title, relevance FROM matched
+    WHERE $3::float8 IS NULL OR relevance < $3 OR (relevance = $3 AND name > $4)
+    ORDER BY relevance DESC, name LIMIT $5"""
+
+
+class LiveSearch:
+    """Streams live right now (``live_names``, from the packager) matching a text; see the
+    module docstring."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def search(
+        self, query: str, live_names: Iterable[str], *, after: LiveKey | None, limit: int
+    ) -> list[LiveHit]:
+        """Up to ``limit`` hits after ``after`` (a hit's ``(relevance, name)``), best first."""
+        names = sorted(set(live_names))
+        if not names:
+            return []
+        rows = await self._run(query, names, after, limit)
+        return [
+            LiveHit(
+                LiveStream(row["id"], row["name"], row["title"], row["channel_id"]),
+                row["handle"],
+                row["channel_title"],
+                row["relevance"],
+            )
+            for row in rows
+        ]
+
+    async def plan(self, query: str, live_names: Iterable[str]) -> str:
+        """``EXPLAIN`` of a first page's query: for tests, which check the name index serves it."""
+        rows = await self._run(query, sorted(set(live_names)), None, 20, explain=True)
+        return "\n".join(row[0] for row in rows)
+
+    async def _run(
+        self, query: str, names: list[str], after: LiveKey | None, limit: int, *, explain: bool = False
+    ) -> list[asyncpg.Record]:
+        relevance, name = after if after else (None, None)
+        async with _search_connection(self._pool) as conn:
+            try:
+                return await conn.fetch(
+                    ("EXPLAIN " if explain else "") + _LIVE_SEARCH,
+                    query, names, relevance, name, limit, TYPO_SIMILARITY,
+                )
+            except asyncpg.QueryCanceledError:
+                raise SearchTimedOut(f"the search took longer than {STATEMENT_TIMEOUT}") from None

@@ -1,4 +1,6 @@
-"""Search: relevance, typo tolerance, filters, sorts, paging, privacy, and index use.
+"""Search: relevance, typo tolerance, filters, sorts, paging, privacy, and index use; live
+streams (``type=live``/``all``) through the data module with chosen live names, and through the
+API with streams published over real RTMP into the real node.
 
 The catalog's database is shared by every test, so each test searches for words of its own
 (a random token) and looks only at its own videos in the results.
@@ -6,17 +8,23 @@ The catalog's database is shared by every test, so each test searches for words 
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import timedelta
 
+import aiohttp
 import asyncpg
 import pytest
 
 from catalog.access import Role
 from catalog.migrations_runner import apply_migrations
-from catalog.search import SearchFilters, SearchSort, VideoSearch
+from catalog.search import LiveSearch, SearchFilters, SearchSort, VideoSearch
 from catalog.videos import Privacy
 from tests.support.databases import scratch_database
+from tests.support.ffmpeg import Source, start_publish
+from tests.support.llhls import wait_playlist
+from tests.support.social import walk
 from tests.support.videos import cursor_of, ids_of, publish, upload
 
 
@@ -25,10 +33,21 @@ def token() -> str:
     return "zq" + "".join(chr(ord("a") + int(c, 16) % 26) for c in uuid.uuid4().hex[:10])
 
 
-async def search(api, q, account=None, **params) -> list[str]:
+def typo(word: str) -> str:
+    """Two neighbouring letters in the middle of ``word`` swapped."""
+    i = len(word) // 2
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+
+async def results(api, q, account=None, **params) -> list[dict]:
     got = await api.call("GET", "/search", account=account, params={"q": q, **params})
     assert got.status == 200, got.body
-    return [item["id"] for item in got.body["items"]]
+    return got.body["items"]
+
+
+async def search(api, q, account=None, **params) -> list[str]:
+    """The ids of the videos found (live results, which have none, left out)."""
+    return [item["id"] for item in await results(api, q, account, **params) if item["kind"] == "video"]
 
 
 @pytest.fixture
@@ -90,6 +109,8 @@ async def test_filters(api, owner):
     assert set(await search(api, word, uploaded="year")) == {short, long, old}
     assert set(await search(api, word, uploaded="week", category="news")) == set()
     assert set(await search(api, word, type="video")) == {short, long, old, ancient}
+    assert [item["kind"] for item in await results(api, word)] == ["video"] * 4  # type=all
+    assert await results(api, word, type="live", category="music") == []  # no stream has one
 
 
 async def test_sorts_and_paging(api, owner):
@@ -123,10 +144,16 @@ async def test_typo_results_page_too(api, owner):
 @pytest.mark.parametrize("params", [
     {}, {"q": ""}, {"q": "x" * 101}, {"q": "a\x01b"}, {"q": "x", "sort": "popular"},
     {"q": "x", "uploaded": "decade"}, {"q": "x", "min_duration": "-1"}, {"q": "x", "max_duration": "abc"},
-    {"q": "x", "category": ""}, {"q": "x", "type": "live"}, {"q": "x", "limit": "101"},
+    {"q": "x", "category": ""}, {"q": "x", "type": "vod"}, {"q": "x", "limit": "101"},
     {"q": "x", "cursor": cursor_of([1.5])}, {"q": "x", "cursor": cursor_of(["x", 1])},
-    {"q": "x", "sort": "views", "cursor": cursor_of([-1, 1])},
-    {"q": "x", "sort": "date", "cursor": cursor_of(["2026-01-01T00:00:00", 1])},
+    {"q": "x", "cursor": cursor_of([1.5, 1])}, {"q": "x", "cursor": cursor_of(["video", -1.0, 1])},
+    {"q": "x", "sort": "views", "cursor": cursor_of(["video", -1, 1])},
+    {"q": "x", "sort": "date", "cursor": cursor_of(["video", "2026-01-01T00:00:00", 1])},
+    {"q": "x", "type": "live", "cursor": cursor_of(["video", 0.5, 1])},
+    {"q": "x", "type": "video", "cursor": cursor_of(["live", 0.5, "abc"])},
+    {"q": "x", "type": "live", "cursor": cursor_of(["live", 0.5, "Not a stream name"])},
+    {"q": "x", "type": "live", "category": "music", "cursor": cursor_of(["x"])},
+    {"q": "x", "uploaded": "week", "cursor": cursor_of(["live", 0.5, "abc"])},  # no live block
 ])
 async def test_bad_searches(api, params):
     got = await api.call("GET", "/search", params=params)
@@ -165,7 +192,11 @@ _CATALOG_OF_25K = """
            (ARRAY['public', 'public', 'public', 'unlisted', 'private'])[1 + i % 5]::video_privacy,
            'ready', i % 3600
     FROM generate_series(1, 25000) i;
-    ANALYZE videos;"""
+    INSERT INTO live_streams (name, title)
+    SELECT 's' || i, CASE WHEN i % 100 = 0 THEN 'tributary ' ELSE '' END || md5(i::text)
+    FROM generate_series(1, 5000) i;
+    ANALYZE videos;
+    ANALYZE live_streams;"""
 
 
 @pytest.mark.parametrize("typo", [False, True])
@@ -176,3 +207,117 @@ async def test_queries_use_the_indexes(catalog_of_25k, typo, sort):
     index = "videos_title_trigrams" if typo else "videos_search_document"
     assert f"Bitmap Index Scan on {index}" in plan, plan
     assert "Seq Scan on videos" not in plan, plan
+
+
+async def test_live_stream_plan_uses_the_name_index(catalog_of_25k):
+    plan = await LiveSearch(catalog_of_25k).plan("tributary", ["s100", "s7", "s4000"])
+    assert "live_streams_name_key" in plan, plan
+    assert "Seq Scan on live_streams" not in plan, plan
+
+
+# ------------------------------------------------------------------------------------ live streams
+
+
+async def test_live_search_matches_title_channel_and_typos(api):
+    """The data module, with the names of the streams live given: what matches, and how."""
+    word, studio = token(), token()
+    creator = await api.register(creator=True, display_name=f"{studio} Studio")
+    names = {}
+    for label, title in (("titled", f"The {word} launch party"), ("other", "Something else"),
+                         ("offline", f"{word} rehearsal")):
+        names[label] = f"{label}-{creator.username[1:]}"
+        got = await api.call("POST", "/live-streams", json={"name": names[label], "title": title},
+                             account=creator)
+        assert got.status == 201, got.body
+    # Made on the command line: no channel, still searchable by its title.
+    names["cli"] = f"cli-{creator.username[1:]}"
+    await api.node.node.streams.create(names["cli"], f"{word} from the command line")
+    live = [names["titled"], names["other"], names["cli"], "not-a-stream-at-all"]
+    search = LiveSearch(api.node.node.pool)
+
+    async def found(q, after=None, limit=20):
+        return [(hit.stream.name, hit.channel_handle, hit.channel_title)
+                for hit in await search.search(q, live, after=after, limit=limit)]
+
+    by_title = await found(word)
+    assert sorted(by_title) == sorted([(names["titled"], creator.channel, f"{studio} Studio"),
+                                       (names["cli"], None, None)])
+    assert {name for name, _, _ in await found(typo(word))} == {names["titled"], names["cli"]}
+    assert {name for name, _, _ in await found(f"{word}s")} == {names["titled"], names["cli"]}  # stems
+    assert {name for name, _, _ in await found(studio)} == {names["titled"], names["other"]}
+    assert {name for name, _, _ in await found(creator.channel)} == {names["titled"], names["other"]}
+    assert {name for name, _, _ in await found(typo(studio))} == {names["titled"], names["other"]}
+    assert await found(f"{word} -launch") == [(names["cli"], None, None)]  # web search syntax
+    assert await found(token()) == []
+    assert await search.search(word, [], after=None, limit=20) == []  # nothing live: no query
+    for odd in ("the", "Robert'); DROP TABLE live_streams; --", "a & b | !c <-> d", "\"", "-", "🎥🔥",
+                "%_\\", "مرحبا"):
+        assert isinstance(await found(odd), list), odd  # just text, never an SQL error
+    # Paging: (relevance, name) keys, each stream once.
+    hits = await search.search(word, live, after=None, limit=20)
+    first = await search.search(word, live, after=None, limit=1)
+    rest = await search.search(word, live, after=(first[0].relevance, first[0].stream.name), limit=5)
+    assert [h.stream.name for h in first + rest] == [h.stream.name for h in hits]
+
+
+async def _wait_until(check, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
+async def test_live_streams_in_search_published_for_real(api):
+    """Streams published over RTMP into the node are found while live, first, and not after."""
+    word, studio = token(), token()
+    creator = await api.register(creator=True, display_name=f"{studio} Studio")
+    name = f"srch-{creator.username[1:]}"
+    created = await api.call("POST", "/live-streams", json={"name": name, "title": f"{word} launch"},
+                             account=creator)
+    assert created.status == 201, created.body
+    cli_name = f"srchcli-{creator.username[1:]}"
+    cli = await api.node.node.streams.create(cli_name, f"{word} on the command line")
+    video = await publish(api, creator, f"{word} replay", duration=60)
+    source = Source(seconds=60, width=320, height=180, fps=15, gop=30)
+    publishers = [await start_publish(f"{api.node.rtmp}/{created.body['stream_key']}", source),
+                  await start_publish(f"{api.node.rtmp}/{cli.key}", source)]
+    try:
+        async with aiohttp.ClientSession() as http:
+            for stream in (name, cli_name):
+                await wait_playlist(http, f"{api.node.http}/live/{stream}/master.m3u8", timeout=30)
+        live_card = {
+            "kind": "live", "name": name, "title": f"{word} launch", "channel": creator.channel,
+            "channel_title": f"{studio} Studio", "watch_url": f"{api.node.http}/watch/{name}",
+            "playlist_url": f"{api.node.http}/live/{name}/master.m3u8",
+        }
+        cli_card = {**live_card, "name": cli_name, "title": f"{word} on the command line",
+                    "channel": None, "channel_title": None, "watch_url": f"{api.node.http}/watch/{cli_name}",
+                    "playlist_url": f"{api.node.http}/live/{cli_name}/master.m3u8"}
+
+        def by_name(items):
+            return sorted(items, key=lambda item: item.get("name", ""))
+
+        assert by_name(await results(api, word, type="live")) == [live_card, cli_card]
+        assert by_name(await results(api, typo(word), type="live")) == [live_card, cli_card]
+        assert await results(api, studio, type="live") == [live_card]  # the channel's title
+        assert await results(api, creator.channel, type="live") == [live_card]  # its handle
+        assert [(i["kind"], i["id"]) for i in await results(api, word, type="video")] == [("video", video)]
+        everything = await results(api, word)  # type=all: live first, whatever the sort
+        assert [item["kind"] for item in everything] == ["live", "live", "video"]
+        assert [item["kind"] for item in await results(api, word, sort="date")] == ["live", "live", "video"]
+        # Paged one by one across the two kinds: each result once, in the same order.
+        assert await walk(api, "/search", q=word, limit="1") == everything
+        assert await walk(api, "/search", q=word, limit="2") == everything
+        assert await walk(api, "/search", q=word, limit="1", type="live") == everything[:2]
+        # A video filter: no stream has a duration.
+        assert [i["kind"] for i in await results(api, word, min_duration="30")] == ["video"]
+    finally:
+        for publisher in publishers:
+            publisher.kill()
+            await publisher.wait()
+
+    async def ended() -> bool:
+        return await results(api, word, type="live") == []
+
+    await _wait_until(ended)  # after the reconnect grace the streams are over
+    assert [(i["kind"], i["id"]) for i in await results(api, word)] == [("video", video)]
