@@ -125,7 +125,7 @@ class Node:
         self._leases = PublishLeases(self.redis, self.node_id)
         assert self.pool is not None
 
-        # RTMP first: once HTTP listens, the API may be asked for URLs naming both ports.
+        # RTMP first: the API builds URLs that name both ports.
         self.rtmp = RtmpServer(
             self.open_publish,
             RtmpLimits(
@@ -154,10 +154,12 @@ class Node:
             app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.http.host, s.http.port, reuse_address=True)
-        await site.start()
-        http_port = self._runner.addresses[0][1]
-        self.endpoints = Endpoints(http_port=http_port, rtmp_port=self.rtmp.port)
+        # Bind first, serve second: the ports are known before the first request can ask the
+        # API for URLs that name them.
+        sock = socket.create_server((s.http.host, s.http.port))
+        self.endpoints = Endpoints(http_port=sock.getsockname()[1], rtmp_port=self.rtmp.port)
+        await web.SockSite(self._runner, sock).start()
+        http_port = self.endpoints.http_port
         log.info("node.started", http_port=http_port, rtmp_port=self.rtmp.port, node=self.node_id)
 
     def public_urls(self) -> PublicUrls:
