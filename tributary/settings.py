@@ -42,11 +42,32 @@ class RtmpSettings(_Section):
     max_message_size: int = Field(8 * 1024 * 1024, gt=0)
 
 
+class LadderSettings(_Section):
+    """The live ABR ladder: renditions encoded next to the passthrough one."""
+
+    heights: list[int] = Field(
+        [720, 480, 360],
+        description="Rung heights; those at or above the source's are skipped. Empty: passthrough only.",
+    )
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    max_lag: float = Field(
+        1.0, gt=0, description="Seconds a rung may fall behind real time before it is shed."
+    )
+
+    @field_validator("heights")
+    @classmethod
+    def _heights(cls, value: list[int]) -> list[int]:
+        if any(not 90 <= height <= 4320 for height in value) or len(value) > 8:
+            raise ValueError("at most 8 heights, each from 90 to 4320")
+        return value
+
+
 class LiveSettings(_Section):
     part_target: float = Field(0.2, gt=0.05, le=2.0, description="LL-HLS part duration, seconds.")
     segment_target: float = Field(2.0, gt=0.2, le=20.0, description="Segments cut at the first keyframe after this.")
     window_segments: int = Field(12, ge=3, le=1000)
     reconnect_grace: float = Field(20.0, ge=0, description="How long a dropped publisher may take to come back.")
+    ladder: LadderSettings = LadderSettings()
 
 
 class ApiSettings(_Section):
@@ -75,6 +96,18 @@ class ApiSettings(_Section):
         return value
 
 
+class StorageSettings(_Section):
+    """Where recordings (and, later, uploads) are kept: the local disk for now."""
+
+    local_root: Path | None = Field(None, description="Storage directory; unset: <data_dir>/storage.")
+    write_queue_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Media one recording may hold in memory while storage catches up; past it, "
+        "segments are dropped (and logged) rather than memory growing.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRIBUTARY_", env_nested_delimiter="__", extra="forbid"
@@ -99,6 +132,7 @@ class Settings(BaseSettings):
     rtmp: RtmpSettings = RtmpSettings()
     live: LiveSettings = LiveSettings()
     api: ApiSettings = ApiSettings()
+    storage: StorageSettings = StorageSettings()
 
     @field_validator("secret_key")
     @classmethod

@@ -49,8 +49,20 @@ DEFAULT_MAX_LAG = 1.0
 """Seconds a rung may run behind real time: beyond that its viewers see it lag the source."""
 
 
+@dataclass(frozen=True, slots=True)
+class TranscoderOptions:
+    heights: Sequence[int] = DEFAULT_HEIGHTS
+    """Rung heights to encode (those at or above the source's height are skipped)."""
+    preset: str = DEFAULT_PRESET
+    max_lag: float = DEFAULT_MAX_LAG
+
+
 class LadderSink(Protocol):
-    """Where rungs deliver. Called from rung threads: implementations must be thread-safe."""
+    """Where the ladder delivers. Called from transcoder threads: must be thread-safe."""
+
+    def planned(self, rungs: Sequence[Rung]) -> None:
+        """The rungs this source gets (possibly none), decided once its first GOP is in."""
+        ...
 
     def rung_started(self, rung: Rung, config: VideoConfig) -> None: ...
 
@@ -140,16 +152,13 @@ class Transcoder:
         name: str,
         source: VideoConfig,
         sink: LadderSink,
-        *,
-        heights: Sequence[int] = DEFAULT_HEIGHTS,
-        preset: str = DEFAULT_PRESET,
-        max_lag: float = DEFAULT_MAX_LAG,
+        options: TranscoderOptions = TranscoderOptions(),
     ) -> None:
         self._name = name
         self._sink = sink
-        self._heights = tuple(heights)
-        self._preset = preset
-        self._max_lag = max_lag
+        self._heights = tuple(options.heights)
+        self._preset = options.preset
+        self._max_lag = options.max_lag
         self._decoder = av.CodecContext.create("h264", "r")
         self._decoder.extradata = source.avcc
         self._decoder.thread_type = "AUTO"
@@ -266,6 +275,7 @@ class Transcoder:
         assert self._cadence is not None and frame.pts is not None
         self._clock = (time.monotonic(), frame.pts)
         self.rungs = plan_rungs(frame.width, frame.height, self._cadence.frame_rate, self._heights)
+        self._sink.planned(self.rungs)
         with self._lock:
             self._workers = [
                 _RungWorker(

@@ -1,8 +1,10 @@
 """One publisher's connection as the packager sees it: the LiveInput an ingest protocol feeds.
 
 The session maps the publisher's timestamps onto the stream's timeline (on the loop, cheap) and
-hands packets to its mux worker (a thread). Completed parts come back to the loop and go into
-the stream's window. A session lives from publish to disconnect; the stream outlives it.
+hands packets to its mux worker (a thread) for the passthrough rendition, and video to its
+ladder (decode once, encode each rung: threads too) for the encoded ones. Completed parts come
+back to the loop and go into the stream's windows. A session lives from publish to disconnect;
+the stream outlives it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import TYPE_CHECKING
 import structlog
 
 from packager.cmaf_muxer import TimedPacket
+from packager.ladder.rungs import Rung
+from packager.ladder.transcoder import TranscoderOptions
+from packager.live.ladder_outputs import LadderOutputs
 from packager.live.mux_worker import MuxerOutput, MuxWorker
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from packager.timeline import Timeline
@@ -27,9 +32,20 @@ log = structlog.get_logger(__name__)
 
 
 class PublishSession:
-    def __init__(self, stream: LiveStream, *, start_ms: int, part_target: float) -> None:
+    def __init__(
+        self,
+        stream: LiveStream,
+        *,
+        start_ms: int,
+        part_target: float,
+        ladder: TranscoderOptions | None = None,
+    ) -> None:
         self._stream = stream
         self._start_ms = start_ms
+        self._part_target = part_target
+        self._ladder_options = ladder
+        self._ladder: LadderOutputs | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
         self._worker = MuxWorker(
             stream.name, asyncio.get_running_loop(), self._deliver, part_target=part_target
         )
@@ -67,14 +83,21 @@ class PublishSession:
                 self._start_ms, self._audio.sample_rate if self._audio else None
             )
             self._worker.start(self._video, self._audio)
+            self._start_ladder()
         self.packets += 1
         if packet.kind == "video" and self._video is not None:
             dts, pts = self._timeline.video(packet)
-            self._worker.put(TimedPacket("video", dts, pts, packet.keyframe, packet.data))
+            timed = TimedPacket("video", dts, pts, packet.keyframe, packet.data)
+            self._worker.put(timed)
+            if self._ladder is not None:
+                self._ladder.video(timed)
         elif packet.kind == "audio" and self._audio is not None:
             dts = self._timeline.audio(packet)
             if dts is not None:
-                self._worker.put(TimedPacket("audio", dts, dts, True, packet.data))
+                timed = TimedPacket("audio", dts, dts, True, packet.data)
+                self._worker.put(timed)
+                if self._ladder is not None:
+                    self._ladder.audio(timed)
 
     def close(self) -> None:
         if self._closed:
@@ -85,9 +108,17 @@ class PublishSession:
     # ---------------------------------------------------------------------------------------
 
     async def finish(self) -> float:
-        """Flush the worker; returns where this session's media ended (seconds)."""
+        """Flush the workers; returns where this session's media ended (seconds)."""
         await self._worker.stop()
+        if self._ladder is not None:
+            await self._ladder.stop()
+        if self._retiring:
+            await asyncio.gather(*self._retiring)
         return self._media_end
+
+    @property
+    def ladder(self) -> LadderOutputs | None:
+        return self._ladder
 
     @property
     def video(self) -> VideoConfig | None:
@@ -107,6 +138,47 @@ class PublishSession:
         if changed and self._timeline is not None and not self._closed:
             log.info("packager.codec_config_changed", stream=self._stream.name)
             self._worker.reconfigure(video, audio)
+            self._retire_ladder()
+            self._start_ladder()
+
+    def _start_ladder(self) -> None:
+        """Encoded renditions, when a ladder is configured and there is video to encode."""
+        if self._ladder_options is None or not self._ladder_options.heights or self._video is None:
+            self._stream.ladder_planned(())
+            return
+        self._ladder = LadderOutputs(
+            self._stream.name,
+            self._video,
+            self._audio,
+            self,
+            part_target=self._part_target,
+            options=self._ladder_options,
+        )
+
+    def _retire_ladder(self) -> None:
+        """The source changed codec configuration: the old ladder drains without being heard."""
+        if self._ladder is None:
+            return
+        old, self._ladder = self._ladder, None
+        old.detach()
+        task = asyncio.get_running_loop().create_task(old.stop())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    # LadderListener ------------------------------------------------------------------------
+
+    def ladder_planned(self, rungs: tuple[Rung, ...]) -> None:
+        self._stream.ladder_planned(rungs)
+
+    def rung_output(self, rung: Rung, config: VideoConfig, output: MuxerOutput) -> None:
+        assert self._timeline is not None
+        if output.init is not None and output.part_target is not None:
+            self._stream.new_rung_init(rung, config, output.init, output.part_target)
+        for part in output.parts:
+            self._stream.add_rung_part(rung, part, self._timeline.wallclock(part.start))
+
+    def rung_dropped(self, rung: Rung) -> None:
+        self._stream.rung_dropped(rung)
 
     def _deliver(self, output: MuxerOutput) -> None:
         """Runs on the loop: muxer output → the stream's window."""

@@ -16,8 +16,13 @@ from collections.abc import Callable
 import structlog
 
 from packager.cmaf_muxer import Part
+from packager.ladder.rungs import Rung
+from packager.ladder.transcoder import TranscoderOptions
 from packager.live.publish_session import PublishSession
+from packager.live.rung_windows import RungWindows
+from packager.live.stream_recorder import StreamRecorder
 from packager.live.window import LiveWindow, VariantInfo
+from packager.media import VideoConfig
 
 log = structlog.get_logger(__name__)
 
@@ -40,15 +45,27 @@ class LiveStream:
         window_segments: int,
         reconnect_grace: float,
         on_gone: Callable[[LiveStream], None],
+        ladder: TranscoderOptions | None = None,
+        recorder: StreamRecorder | None = None,
     ) -> None:
         self.name = name
+        self._recorder = recorder
+        self._recording: asyncio.Task[None] | None = None
         # Media URLs are cached as immutable, so a stream that starts again under the same name
         # (later, or on a restarted node) must never reuse one: numbering starts at the clock.
         self.window = LiveWindow(
             segment_target=segment_target,
             window_segments=window_segments,
             first_sequence=time.time_ns() // 1_000_000,
+            recorder=recorder.rendition(SOURCE_RENDITION) if recorder else None,
         )
+        self.rungs = RungWindows(
+            name,
+            segment_target=segment_target,
+            window_segments=window_segments,
+            recorder=recorder,
+        )
+        self._ladder = ladder
         self._part_target = part_target
         self._grace = reconnect_grace
         self._on_gone = on_gone
@@ -80,7 +97,9 @@ class LiveStream:
         if self._lifecycle is not None:
             self._lifecycle.cancel()
             self._lifecycle = None
-        self.session = PublishSession(self, start_ms=self._next_start_ms, part_target=self._part_target)
+        self.session = PublishSession(
+            self, start_ms=self._next_start_ms, part_target=self._part_target, ladder=self._ladder
+        )
         self.sessions += 1
         if self.sessions > 1:
             log.info("live.publisher_returned", stream=self.name, session=self.sessions)
@@ -92,6 +111,7 @@ class LiveStream:
             return
         self.session = None
         self._last_session = session
+        self.rungs.publisher_left()
         self._finishing = asyncio.get_running_loop().create_task(self._finish(session))
 
     async def _finish(self, session: PublishSession) -> None:
@@ -104,6 +124,8 @@ class LiveStream:
     async def _grace_then_end(self) -> None:
         await asyncio.sleep(self._grace)
         self.end()
+        if self._recording is not None:
+            await self._recording
         await asyncio.sleep(_ENDED_LINGER_S)
         self._on_gone(self)
 
@@ -111,7 +133,12 @@ class LiveStream:
         if not self.ended:
             self.ended = True
             self.window.end()
+            self.rungs.end()
             log.info("live.stream_ended", stream=self.name)
+            if self._recorder is not None:
+                self._recording = asyncio.get_running_loop().create_task(
+                    self._recorder.finish(self.variants())
+                )
 
     async def close(self) -> None:
         """Node shutdown: stop the publisher's worker, end the playlist, cancel pending timers."""
@@ -123,6 +150,8 @@ class LiveStream:
             self._lifecycle.cancel()
             self._lifecycle = None
         self.end()
+        if self._recording is not None:
+            await asyncio.shield(self._recording)
 
     # Muxer output (called on the loop by the session) -----------------------------------------
 
@@ -141,26 +170,46 @@ class LiveStream:
         self.window.set_init(init, part_target)
 
     def add_part(self, part: Part, wallclock: float) -> None:
-        self.window.add_part(part.data, part.duration, part.independent, wallclock)
+        opened = self.window.add_part(part.data, part.duration, part.independent, wallclock)
+        if opened is not None:
+            self.rungs.source_segment(part.start, opened)
+
+    # Ladder output (called on the loop by the session) -----------------------------------------
+
+    def ladder_planned(self, rungs: tuple[Rung, ...]) -> None:
+        self.rungs.planned(rungs)
+
+    def new_rung_init(
+        self, rung: Rung, config: VideoConfig, init: bytes, part_target: float
+    ) -> None:
+        self.rungs.new_init(rung, config, init, part_target)
+
+    def add_rung_part(self, rung: Rung, part: Part, wallclock: float) -> None:
+        self.rungs.add_part(rung, part, wallclock)
+
+    def rung_dropped(self, rung: Rung) -> None:
+        self.rungs.shed(rung)
 
     # What the origin reads (LiveStreamView) ----------------------------------------------------
 
     def rendition(self, name: str) -> LiveWindow | None:
-        return self.window if name == SOURCE_RENDITION else None
+        return self.window if name == SOURCE_RENDITION else self.rungs.window(name)
 
     def variants(self) -> list[VariantInfo]:
+        """The passthrough first (players start with the first listed), then rungs, largest first."""
         session = self.session or self._last_session
         if session is None:
             return []
-        codecs = [c.codec_string for c in (session.video, session.audio) if c is not None]
+        audio = [session.audio.codec_string] if session.audio is not None else []
         peak, average = self.window.peak_bitrate(), self.window.average_bitrate()
         if not peak:
             peak = average = _metadata_bitrate(session.metadata) or _DEFAULT_BITRATE
         width, height = self._video_size or (0, 0)
-        return [
+        video = [session.video.codec_string] if session.video is not None else []
+        variants = [
             VariantInfo(
                 name=SOURCE_RENDITION,
-                codecs=",".join(codecs),
+                codecs=",".join(video + audio),
                 width=width,
                 height=height,
                 frame_rate=self._frame_rate,
@@ -168,9 +217,36 @@ class LiveStream:
                 average_bandwidth=average or peak,
             )
         ]
+        audio_bitrate = _metadata_bitrate(session.metadata, ("audiodatarate",))
+        for rung, window in self.rungs.serving():
+            codecs = [self.rungs.codec(rung.name)]
+            measured_peak = window.peak_bitrate()
+            variants.append(
+                VariantInfo(
+                    name=rung.name,
+                    codecs=",".join(codecs + audio),
+                    width=rung.width,
+                    height=rung.height,
+                    frame_rate=self._frame_rate,
+                    # Until a segment is measured, the encoder's own limits are the best bound.
+                    bandwidth=measured_peak or rung.maxrate + audio_bitrate,
+                    average_bandwidth=window.average_bitrate() or rung.bitrate + audio_bitrate,
+                )
+            )
+        return variants
 
     async def wait_ready(self, timeout: float) -> bool:
-        return await self.window.wait_ready(timeout)
+        """The passthrough's first part, then (within the same time) the ladder's first parts."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        if not await self.window.wait_ready(timeout):
+            return False
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining > 0 and not self.rungs.settled.is_set():
+            try:
+                await asyncio.wait_for(self.rungs.settled.wait(), remaining)
+            except TimeoutError:
+                pass  # list the rungs that are ready; the rest join later multivariant loads
+        return True
 
     @property
     def part_latencies(self) -> list[float]:
@@ -178,10 +254,12 @@ class LiveStream:
         return list(session.part_latencies) if session else []
 
 
-def _metadata_bitrate(metadata: dict[str, object]) -> int:
+def _metadata_bitrate(
+    metadata: dict[str, object], keys: tuple[str, ...] = ("videodatarate", "audiodatarate")
+) -> int:
     """onMetaData announces kbit/s for each track; before a segment completes it is the best hint."""
     total = 0.0
-    for key in ("videodatarate", "audiodatarate"):
+    for key in keys:
         value = metadata.get(key)
         if isinstance(value, (int, float)) and 0 < value < 1_000_000:
             total += value * 1000

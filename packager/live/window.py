@@ -21,11 +21,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import structlog
 
 from packager.live.waiters import ProgressWaiters
+
+if TYPE_CHECKING:
+    from packager.live.stream_recorder import RenditionRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +55,19 @@ class VariantInfo:
     width: int | None = None
     height: int | None = None
     frame_rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentStart:
+    """Where a leading rendition opened a segment; followers open theirs with the same numbers.
+
+    ``discontinuities_before`` counts the leader's EXT-X-DISCONTINUITY segments before this one,
+    which a follower's first segment needs as its EXT-X-DISCONTINUITY-SEQUENCE.
+    """
+
+    msn: int
+    discontinuity: bool
+    discontinuities_before: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +146,8 @@ class LiveWindow:
         window_segments: int,
         part_window_segments: int = 3,
         first_sequence: int = 0,
+        recorder: RenditionRecorder | None = None,
+        follows: bool = False,
     ) -> None:
         if segment_target <= 0 or window_segments < 1 or part_window_segments < 0:
             raise ValueError(
@@ -141,6 +159,7 @@ class LiveWindow:
         self._part_window_segments = part_window_segments
         self._target_duration = math.ceil(segment_target)
         self._part_target: float | None = None
+        self._recorder = recorder
 
         self._inits: dict[int, bytes] = {}
         self._init_id = first_sequence - 1
@@ -151,6 +170,9 @@ class LiveWindow:
         self._media_sequence = first_sequence
         self._discontinuity_sequence = 0
         self._pending_discontinuity = False
+        self._discontinuities = 0
+        """Segments opened with EXT-X-DISCONTINUITY so far (followers number theirs the same)."""
+        self._follows = follows
         self._ended = False
 
         # Fetchable bytes, including recently removed media (dicts keep chronological order).
@@ -184,20 +206,48 @@ class LiveWindow:
         self._close_open_segment()
         self._init_id += 1
         self._inits[self._init_id] = data
+        if self._recorder is not None:
+            self._recorder.init_added(self._init_id, data)
         self._changed()
         log.info("live_init", init_id=self._init_id, size=len(data))
 
-    def add_part(self, data: bytes, duration: float, independent: bool, wallclock: float) -> None:
-        """Append one part; an independent part starts a new segment when :meth:`_cuts_before`."""
+    def add_part(
+        self,
+        data: bytes,
+        duration: float,
+        independent: bool,
+        wallclock: float,
+        *,
+        starts: SegmentStart | None = None,
+    ) -> SegmentStart | None:
+        """Append one part; returns the segment it opened, if it opened one.
+
+        A leading window cuts segments itself (an independent part starts a new one when
+        :meth:`_cuts_before`). A following window cuts only where its leader did: ``starts`` is
+        the leader's segment that begins at this part's media time. Parts before a follower's
+        first segment are dropped, since every segment must start where the leader's does.
+        """
         self._require_live()
         if self._part_target is None:
             raise RuntimeError("add_part() before set_init()")
         segment = self._open
-        if segment is not None and independent and self._cuts_before(segment, self._part_target):
-            self._close_open_segment()
-            segment = None
-        if segment is None:
-            segment = self._open_segment(wallclock)
+        opened: SegmentStart | None = None
+        if self._follows:
+            if starts is not None:
+                self._close_open_segment()
+                segment = self._open_following(starts, wallclock)
+                opened = starts
+            elif segment is None:
+                return None
+        else:
+            if segment is not None and independent and self._cuts_before(segment, self._part_target):
+                self._close_open_segment()
+                segment = None
+            if segment is None:
+                segment = self._open_segment(wallclock)
+                opened = SegmentStart(
+                    segment.msn, segment.discontinuity, self._discontinuities - segment.discontinuity
+                )
 
         part = PartInfo(index=self._next_part_index, duration=duration, independent=independent)
         self._next_part_index += 1
@@ -211,6 +261,11 @@ class LiveWindow:
         self._changed()
         self._position_waiters.release(self._last_position)
         self._index_waiters.release(part.index)
+        return opened
+
+    def expects(self, start: SegmentStart) -> bool:
+        """Whether a follower can open ``start`` next: MSNs in a playlist have no gaps."""
+        return self._last_position is None or start.msn == self._next_msn
 
     def discontinuity(self) -> None:
         """The publisher reconnected: the next segment carries EXT-X-DISCONTINUITY."""
@@ -359,7 +414,20 @@ class LiveWindow:
             not last.independent and last.duration < MIN_PART_RATIO * part_target
         )
 
+    def _open_following(self, start: SegmentStart, wallclock: float) -> _Segment:
+        if self._last_position is None:
+            # The first segment: take the leader's numbering so the same MSN (and discontinuity
+            # sequence number) means the same media time in every rendition.
+            self._next_msn = self._media_sequence = start.msn
+            self._last_complete_msn = start.msn - 1
+            self._discontinuity_sequence = start.discontinuities_before
+        elif start.msn != self._next_msn:
+            raise ValueError(f"segment {start.msn} does not follow {self._next_msn - 1}")
+        self._pending_discontinuity = start.discontinuity
+        return self._open_segment(wallclock)
+
     def _open_segment(self, wallclock: float) -> _Segment:
+        self._discontinuities += self._pending_discontinuity
         segment = _Segment(
             msn=self._next_msn,
             init_id=self._init_id,
@@ -378,6 +446,8 @@ class LiveWindow:
         self._open = None
         segment.data = b"".join(self._parts[part.index].data for part in segment.parts)
         self._segments[segment.msn] = segment
+        if self._recorder is not None:
+            self._recorder.segment_completed(segment.info(), segment.data)
         self._complete.append(segment)
         self._last_complete_msn = segment.msn
         # Never below an EXTINF rounded to the nearest integer (half up), never decreasing.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import av
@@ -15,7 +16,7 @@ from packager.ladder import encoder as encoder_module
 from packager.ladder.annexb import avc_decoder_configuration, to_length_prefixed
 from packager.ladder.cadence import measure_cadence
 from packager.ladder.rungs import Rung, plan_rungs, target_bitrate
-from packager.ladder.transcoder import Transcoder
+from packager.ladder.transcoder import Transcoder, TranscoderOptions
 from packager.media import VideoConfig
 from packager.timeline import VIDEO_TIMESCALE, Timeline
 from tests.support.media import Encoded, encode_flv
@@ -84,7 +85,12 @@ class Collector:
     configs: dict[str, VideoConfig] = field(default_factory=dict)
     packets: dict[str, list[TimedPacket]] = field(default_factory=dict)
     ended: dict[str, bool] = field(default_factory=dict)
+    planned_rungs: list[Rung] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def planned(self, rungs: Sequence[Rung]) -> None:
+        with self.lock:
+            self.planned_rungs = list(rungs)
 
     def rung_started(self, rung: Rung, config: VideoConfig) -> None:
         with self.lock:
@@ -131,7 +137,7 @@ def transcode(
     packets: list[TimedPacket], video: VideoConfig, **options: object
 ) -> tuple[Transcoder, Collector]:
     sink = Collector()
-    transcoder = Transcoder("test", video, sink, **options)  # type: ignore[arg-type]
+    transcoder = Transcoder("test", video, sink, TranscoderOptions(**options))  # type: ignore[arg-type]
     transcoder.start()
     for packet in packets:
         if packet.kind == "video":
@@ -150,6 +156,7 @@ def test_rungs_decode_and_align_with_the_source(source, tmp_path):
     transcoder, sink = transcode(packets, source.video, heights=(240, 180))
     assert [(r.width, r.height) for r in transcoder.rungs] == [(426, 240), (320, 180)]
     assert sink.ended == {"240p": False, "180p": False} and not transcoder.shed
+    assert sink.planned_rungs == transcoder.rungs
 
     video = [p for p in packets if p.kind == "video"]
     source_keyframes = [p.pts for p in video if p.keyframe]

@@ -1,0 +1,132 @@
+"""The live ABR ladder end to end: ffmpeg pushes RTMP, the node passes the source through and
+encodes rungs, and every rendition lines up with the passthrough segment for segment."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import av
+import m3u8
+import pytest
+
+from tests.support.ffmpeg import Source, start_publish
+from tests.support.llhls import all_parts, check_media_playlist, fetch, wait_playlist
+from tests.support.nodes import node_factory
+
+LADDER = {"heights": [360, 240]}
+SOURCE = Source(seconds=9, width=854, height=480, fps=30, gop=30, bframes=2)
+FRAME = 1 / 30
+
+
+@pytest.fixture
+async def start_node(services, tmp_path):
+    async with node_factory(services, tmp_path) as start:
+        yield start
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session
+
+
+async def ended_playlist(http, url: str, timeout: float = 40) -> m3u8.M3U8:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got = await fetch(http, url)
+        if got.status == 200:
+            playlist = m3u8.loads(got.body.decode())
+            if playlist.is_endlist:
+                return playlist
+        assert asyncio.get_running_loop().time() < deadline, f"{url} never ended"
+        await asyncio.sleep(0.5)
+
+
+def decode(tmp_path, name: str, blob: bytes) -> tuple[list[tuple[float, bool, tuple[int, int]]], int]:
+    """(time, keyframe, size) of every video frame, and the number of audio frames."""
+    path = tmp_path / f"{name}.mp4"
+    path.write_bytes(blob)
+    with av.open(str(path)) as container:
+        video = [(float(f.time), f.key_frame, (f.width, f.height)) for f in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        audio = sum(1 for _ in container.decode(audio=0))
+    return video, audio
+
+
+async def test_rungs_align_with_the_passthrough_and_decode(start_node, http, tmp_path):
+    node = await start_node(ladder=LADDER, reconnect_grace=1.0)
+    name, key = await node.new_stream()
+    pusher = await start_publish(f"{node.rtmp}/{key}", SOURCE)
+    try:
+        master_url = f"{node.http}/live/{name}/master.m3u8"
+        await wait_playlist(http, node.playlist_url(name))
+        master = m3u8.loads((await fetch(http, master_url)).body.decode())
+        listed = {p.uri.split("/")[0]: p.stream_info for p in master.playlists}
+        assert list(listed) == ["source", "360p", "240p"]
+        assert listed["source"].resolution == (854, 480)
+        assert listed["360p"].resolution == (640, 360) and listed["240p"].resolution == (428, 240)
+        for info in listed.values():
+            assert info.bandwidth > 0 and info.average_bandwidth > 0
+            assert info.frame_rate == pytest.approx(30)
+            video, audio = info.codecs.split(",")
+            assert video.startswith("avc1.") and audio == "mp4a.40.2"
+
+        # Live: every media playlist reports its siblings' live edges.
+        for rendition in listed:
+            got = await fetch(http, f"{node.http}/live/{name}/{rendition}/index.m3u8")
+            text = got.body.decode()
+            reports = [line for line in text.splitlines() if line.startswith("#EXT-X-RENDITION-REPORT")]
+            assert sorted(r.split('"')[1] for r in reports) == sorted(
+                f"../{other}/index.m3u8" for other in listed if other != rendition
+            )
+            check_media_playlist(m3u8.loads(text))
+        assert await pusher.wait() == 0
+    finally:
+        if pusher.returncode is None:
+            pusher.kill()
+            await pusher.wait()
+
+    playlists = {
+        rendition: await ended_playlist(http, f"{node.http}/live/{name}/{rendition}/index.m3u8")
+        for rendition in ("source", "360p", "240p")
+    }
+    source = playlists["source"]
+    for rendition, playlist in playlists.items():
+        # Same MSN, same media: durations, program date times and part boundaries agree.
+        by_msn = {playlist.media_sequence + i: s for i, s in enumerate(playlist.segments)}
+        source_by_msn = {source.media_sequence + i: s for i, s in enumerate(source.segments)}
+        common = sorted(set(by_msn) & set(source_by_msn))
+        assert len(common) >= 3, rendition
+        assert common[-1] == max(source_by_msn)  # rungs keep up to the end
+        for msn in common:
+            mine, theirs = by_msn[msn], source_by_msn[msn]
+            assert mine.duration == pytest.approx(theirs.duration, abs=FRAME / 2), (rendition, msn)
+            assert mine.program_date_time == theirs.program_date_time
+            if mine.parts and theirs.parts:
+                assert [p.duration for p in mine.parts] == pytest.approx(
+                    [p.duration for p in theirs.parts], abs=FRAME / 2
+                )
+                assert [p.independent for p in mine.parts] == [p.independent for p in theirs.parts]
+        assert all(p.duration <= playlist.part_inf.part_target for p in all_parts(playlist))
+
+    # Every rendition decodes at its size, with keyframes at the same instants as the source's.
+    keyframes: dict[str, list[float]] = {}
+    base = f"{node.http}/live/{name}"
+    first_common = max(p.media_sequence for p in playlists.values())
+    for rendition, playlist in playlists.items():
+        skip = first_common - playlist.media_sequence
+        blob = (await fetch(http, f"{base}/{rendition}/{playlist.segments[skip].init_section.uri}")).body
+        for segment in playlist.segments[skip:]:
+            got = await fetch(http, f"{base}/{rendition}/{segment.uri}")
+            assert got.status == 200
+            blob += got.body
+        video, audio_frames = decode(tmp_path, rendition, blob)
+        sizes = {size for _, _, size in video}
+        expected = {"source": (854, 480), "360p": (640, 360), "240p": (428, 240)}[rendition]
+        assert sizes == {expected}
+        assert audio_frames > 100
+        keyframes[rendition] = [t for t, key, _ in video if key]
+    assert len(keyframes["source"]) >= 4
+    for rendition in ("360p", "240p"):
+        assert keyframes[rendition] == pytest.approx(keyframes["source"], abs=FRAME / 2)
