@@ -41,6 +41,7 @@ from packager.ladder.cadence import Cadence, measure_cadence
 from packager.ladder.encoder import DEFAULT_PRESET, RungEncoder
 from packager.ladder.rungs import DEFAULT_HEIGHTS, Rung, plan_rungs
 from packager.media import VideoConfig
+from packager.metrics import RUNGS_ENCODING
 from packager.timeline import VIDEO_TIMESCALE
 
 log = structlog.get_logger(__name__)
@@ -129,6 +130,11 @@ class _RungWorker:
             preset=self._preset,
         )
         self._sink.rung_started(self.rung, encoder.config)
+        with RUNGS_ENCODING.labels(rendition=self.rung.name).track_inprogress():
+            self._encode(encoder)
+        self._sink.rung_ended(self.rung, shed=self._shed.is_set())
+
+    def _encode(self, encoder: RungEncoder) -> None:
         while not self._shed.is_set():
             item = self._queue.get()
             if item is _STOP:
@@ -137,7 +143,6 @@ class _RungWorker:
             assert isinstance(item, _Frame)
             self._report_lag(item, time.monotonic() - item.ready)
             self._deliver(encoder.encode(item.frame, item.pts, item.dts, item.keyframe))
-        self._sink.rung_ended(self.rung, shed=self._shed.is_set())
 
     def _deliver(self, packets: list[TimedPacket]) -> None:
         if packets and not self._shed.is_set():

@@ -10,6 +10,7 @@ from packager.ladder.transcoder import TranscoderOptions
 from packager.live.publish_session import PublishSession
 from packager.live.stream import AlreadyPublishing, LiveStream
 from packager.live.stream_recorder import StreamRecorder
+from packager.metrics import LIVE_STREAMS
 from tributary.settings import LiveSettings
 
 log = structlog.get_logger(__name__)
@@ -33,6 +34,7 @@ class LiveRegistry:
         stream = self._streams.get(name)
         if stream is not None and stream.ended:
             await stream.close()  # stop its linger timer: a new stream takes the name
+            self._forget(stream)
             stream = None
         if stream is None:
             ladder = self._settings.ladder
@@ -49,6 +51,7 @@ class LiveRegistry:
                 recorder=new_recorder(name) if new_recorder is not None else None,
             )
             self._streams[name] = stream
+            LIVE_STREAMS.inc()
             log.info("live.stream_started", stream=name)
         return await stream.open_session()
 
@@ -61,8 +64,9 @@ class LiveRegistry:
     async def close(self) -> None:
         for stream in list(self._streams.values()):
             await stream.close()
-        self._streams.clear()
+            self._forget(stream)
 
     def _forget(self, stream: LiveStream) -> None:
         if self._streams.get(stream.name) is stream:
             del self._streams[stream.name]
+            LIVE_STREAMS.dec()

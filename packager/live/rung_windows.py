@@ -22,6 +22,7 @@ import structlog
 
 from packager.cmaf_muxer import Part
 from packager.ladder.rungs import Rung
+from packager.metrics import RENDITIONS_DROPPED
 from packager.live.stream_recorder import StreamRecorder
 from packager.live.window import LiveWindow, SegmentStart
 from packager.media import VideoConfig
@@ -78,7 +79,7 @@ class RungWindows:
     def planned(self, rungs: Sequence[Rung]) -> None:
         names = {rung.name for rung in rungs}
         for name in [name for name in self._windows if name not in names]:
-            self._drop(name, "not in this publish's ladder")
+            self._drop(name, "not in this publish's ladder", "replanned")
         self._awaiting = names
         self._settle()
 
@@ -104,7 +105,7 @@ class RungWindows:
             return
         start = self._boundaries.get(_tick(part.start)) if part.independent else None
         if start is not None and not window.expects(start):
-            self._drop(rung.name, f"missed the start of segment {start.msn - 1}")
+            self._drop(rung.name, f"missed the start of segment {start.msn - 1}", "misaligned")
             return
         window.add_part(part.data, part.duration, part.independent, wallclock, starts=start)
         if window.last_position is not None and rung.name in self._awaiting:
@@ -112,7 +113,7 @@ class RungWindows:
             self._settle()
 
     def shed(self, rung: Rung) -> None:
-        self._drop(rung.name, "shed: the machine cannot encode it in real time")
+        self._drop(rung.name, "shed: the machine cannot encode it in real time", "shed")
 
     # what the stream reads -----------------------------------------------------------------
 
@@ -148,16 +149,15 @@ class RungWindows:
         if not self._awaiting:
             self.settled.set()
 
-    def _drop(self, name: str, reason: str) -> None:
+    def _drop(self, name: str, reason: str, kind: str) -> None:
         window = self._windows.pop(name, None)
         self._rungs.pop(name, None)
         self._awaiting.discard(name)
         self._settle()
-        if window is None:
-            return
-        # Waiters on the dropped window time out (503) and new requests get 404: hls.js then
+        # Waiters on a dropped window time out (503) and new requests get 404: hls.js then
         # leaves the level. Ending it instead would tell players the whole stream had ended.
         self.dropped.append(name)
-        if self._recorder is not None:
+        RENDITIONS_DROPPED.labels(rendition=name, reason=kind).inc()
+        if window is not None and self._recorder is not None:
             self._recorder.rendition_dropped(name)
         log.warning("live.rendition_dropped", stream=self._stream, rendition=name, reason=reason)

@@ -130,3 +130,79 @@ async def test_rungs_align_with_the_passthrough_and_decode(start_node, http, tmp
     assert len(keyframes["source"]) >= 4
     for rendition in ("360p", "240p"):
         assert keyframes[rendition] == pytest.approx(keyframes["source"], abs=FRAME / 2)
+
+
+async def test_hls_js_switches_renditions_without_a_stall(start_node, http, tmp_path):
+    """A viewer picks each rendition from the watch page's quality menu; playback never stalls."""
+    from tests.support.browser import chromium
+
+    node = await start_node(ladder=LADDER)
+    name, key = await node.new_stream()
+    pusher = await start_publish(f"{node.rtmp}/{key}", Source(seconds=60, width=854, height=480))
+    try:
+        await wait_playlist(http, node.playlist_url(name))
+        async with chromium() as browser:
+            page = await browser.new_page()
+            page_errors: list[str] = []
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            await page.add_init_script(
+                "window.__stalls = [];"
+                "document.addEventListener('waiting', () => window.__stalls.push(performance.now()), true);"
+            )
+            await page.goto(f"{node.http}/watch/{name}")
+            await page.wait_for_function(
+                "() => document.querySelector('video').currentTime > 1", timeout=20_000
+            )
+            labels = await page.eval_on_selector_all("#quality option", "os => os.map(o => o.text)")
+            assert labels == ["Auto", "240p", "360p", "480p"]
+            stalls_before = len(await page.evaluate("window.__stalls"))
+            for label in ("240p", "480p", "360p"):
+                index = labels.index(label) - 1  # minus "Auto": option values are level indexes
+                await page.select_option("#quality", str(index))
+                await page.wait_for_function(
+                    f"() => window.tributary.levelSwitches.some(s => s.level === {index})",
+                    timeout=15_000,
+                )
+                height = await page.evaluate(
+                    "() => new Promise(r => { const v = document.querySelector('video');"
+                    " const t = v.currentTime; setTimeout(() => r([v.currentTime - t, v.videoHeight]), 2500); })"
+                )
+                advanced, video_height = height
+                assert advanced > 1.5, (label, advanced)
+                assert video_height == int(label[:-1]), (label, video_height)
+            stalls = len(await page.evaluate("window.__stalls")) - stalls_before
+            assert stalls == 0
+            assert await page.evaluate("window.tributary.fatalErrors") == []
+            assert page_errors == []
+    finally:
+        pusher.kill()
+        await pusher.wait()
+
+
+async def test_a_rung_that_cannot_keep_up_is_shed_and_the_stream_goes_on(start_node, http):
+    """With no lag allowed at all, the most expensive rung is shed first: it leaves the
+    multivariant playlist, its media playlist answers 404, /metrics counts it, and the
+    passthrough carries on."""
+    node = await start_node(ladder={**LADDER, "max_lag": 0.0001})
+    name, key = await node.new_stream()
+    pusher = await start_publish(f"{node.rtmp}/{key}", Source(seconds=30, width=854, height=480))
+    try:
+        await wait_playlist(http, node.playlist_url(name))
+        deadline = asyncio.get_running_loop().time() + 20
+        while True:
+            metrics = (await fetch(http, f"{node.http}/metrics")).body.decode()
+            if 'tributary_ladder_renditions_dropped_total{reason="shed",rendition="360p"}' in metrics:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "no rung was shed"
+            await asyncio.sleep(0.3)
+        master = m3u8.loads((await fetch(http, f"{node.http}/live/{name}/master.m3u8")).body.decode())
+        assert "360p/index.m3u8" not in [p.uri for p in master.playlists]
+        assert master.playlists[0].uri == "source/index.m3u8"
+        assert (await fetch(http, f"{node.http}/live/{name}/360p/index.m3u8")).status == 404
+        before = m3u8.loads((await fetch(http, node.playlist_url(name))).body.decode())
+        await asyncio.sleep(2)
+        after = m3u8.loads((await fetch(http, node.playlist_url(name))).body.decode())
+        assert len(all_parts(after)) and all_parts(after)[-1].uri != all_parts(before)[-1].uri
+    finally:
+        pusher.kill()
+        await pusher.wait()
