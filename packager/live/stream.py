@@ -125,7 +125,9 @@ class LiveStream:
         await asyncio.sleep(self._grace)
         self.end()
         if self._recording is not None:
-            await self._recording
+            # Shielded: cancelling this timer (a new publisher takes the name, or shutdown)
+            # must not cancel the recording, which close() awaits to completion.
+            await asyncio.shield(self._recording)
         await asyncio.sleep(_ENDED_LINGER_S)
         self._on_gone(self)
 

@@ -206,3 +206,32 @@ async def test_a_rung_that_cannot_keep_up_is_shed_and_the_stream_goes_on(start_n
     finally:
         pusher.kill()
         await pusher.wait()
+
+
+async def test_rungs_follow_a_reconnect_with_the_same_discontinuity(start_node, http):
+    """The publisher drops and returns within the grace period: every rendition marks the same
+    segment with EXT-X-DISCONTINUITY, and MSNs stay aligned on both sides of it."""
+    from tests.support.ffmpeg import publish
+
+    node = await start_node(ladder=LADDER, reconnect_grace=2.0)
+    name, key = await node.new_stream()
+    short = Source(seconds=4, width=854, height=480, gop=30)
+    for _ in range(2):
+        code, err = await publish(f"{node.rtmp}/{key}", short)
+        assert code == 0, err
+    playlists = {
+        rendition: await ended_playlist(http, f"{node.http}/live/{name}/{rendition}/index.m3u8")
+        for rendition in ("source", "360p", "240p")
+    }
+
+    def marks(playlist: m3u8.M3U8) -> dict[int, bool]:
+        return {playlist.media_sequence + i: s.discontinuity for i, s in enumerate(playlist.segments)}
+
+    source = marks(playlists["source"])
+    assert sum(source.values()) == 1
+    cut = next(msn for msn, flag in source.items() if flag)
+    for rendition in ("360p", "240p"):
+        mine = marks(playlists[rendition])
+        assert mine[cut] is True and sum(mine.values()) == 1, rendition
+        assert min(mine) < cut < max(mine) == max(source), rendition
+        assert playlists[rendition].discontinuity_sequence == playlists["source"].discontinuity_sequence
