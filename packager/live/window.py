@@ -62,12 +62,15 @@ class SegmentStart:
     """Where a leading rendition opened a segment; followers open theirs with the same numbers.
 
     ``discontinuities_before`` counts the leader's EXT-X-DISCONTINUITY segments before this one,
-    which a follower's first segment needs as its EXT-X-DISCONTINUITY-SEQUENCE.
+    which a follower's first segment needs as its EXT-X-DISCONTINUITY-SEQUENCE. Followers take
+    ``program_date_time`` too: the wall-clock anchor is refined during a session's first seconds,
+    and a rung's part, stamped later, could otherwise be dated a millisecond or two apart.
     """
 
     msn: int
     discontinuity: bool
     discontinuities_before: int
+    program_date_time: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +229,7 @@ class LiveWindow:
         :meth:`_cuts_before`). A following window cuts only where its leader did: ``starts`` is
         the leader's segment that begins at this part's media time. Parts before a follower's
         first segment are dropped, since every segment must start where the leader's does.
+        ``wallclock`` dates a segment this part opens (a follower takes the leader's date).
         """
         self._require_live()
         if self._part_target is None:
@@ -235,7 +239,7 @@ class LiveWindow:
         if self._follows:
             if starts is not None:
                 self._close_open_segment()
-                segment = self._open_following(starts, wallclock)
+                segment = self._open_following(starts)
                 opened = starts
             elif segment is None:
                 return None
@@ -246,7 +250,10 @@ class LiveWindow:
             if segment is None:
                 segment = self._open_segment(wallclock)
                 opened = SegmentStart(
-                    segment.msn, segment.discontinuity, self._discontinuities - segment.discontinuity
+                    segment.msn,
+                    segment.discontinuity,
+                    self._discontinuities - segment.discontinuity,
+                    segment.program_date_time,
                 )
 
         part = PartInfo(index=self._next_part_index, duration=duration, independent=independent)
@@ -414,7 +421,7 @@ class LiveWindow:
             not last.independent and last.duration < MIN_PART_RATIO * part_target
         )
 
-    def _open_following(self, start: SegmentStart, wallclock: float) -> _Segment:
+    def _open_following(self, start: SegmentStart) -> _Segment:
         if self._last_position is None:
             # The first segment: take the leader's numbering so the same MSN (and discontinuity
             # sequence number) means the same media time in every rendition.
@@ -424,7 +431,7 @@ class LiveWindow:
         elif start.msn != self._next_msn:
             raise ValueError(f"segment {start.msn} does not follow {self._next_msn - 1}")
         self._pending_discontinuity = start.discontinuity
-        return self._open_segment(wallclock)
+        return self._open_segment(start.program_date_time)
 
     def _open_segment(self, wallclock: float) -> _Segment:
         self._discontinuities += self._pending_discontinuity

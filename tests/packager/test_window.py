@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from packager.live.window import LiveWindow, SegmentInfo
+from packager.live.window import LiveWindow, SegmentInfo, SegmentStart
+from tests.packager.conftest import EPOCH, PART
 
 
 def complete(window: LiveWindow) -> list[SegmentInfo]:
@@ -319,3 +320,55 @@ async def test_end_wakes_every_waiter_and_closes_the_segment(make_window, encode
     assert window.ended and window.snapshot().segments[-1].complete
     assert window.pending_waiters == 0
     assert await window.wait_for(5, 0, timeout=5) is False  # answered at once once ended
+
+
+# ---------------------------------------------------------------- following windows (ladder rungs)
+
+
+def test_a_following_window_cuts_where_its_leader_did_with_the_leaders_numbers(make_window):
+    """A rung that starts late (here at a reconnect) numbers its segments, dates them and counts
+    discontinuities exactly as the passthrough does for the same media."""
+    leader = make_window(window_segments=3, first_sequence=100)
+    starts: list[SegmentStart | None] = []  # per leader part: the segment it opened
+
+    def run(seconds: float) -> None:  # 1 s GOPs of 0.2 s parts
+        for _ in range(round(seconds / PART)):
+            index = len(starts)
+            starts.append(leader.add_part(b"x", PART, index % 5 == 0, EPOCH + index * PART))
+
+    run(3.0)
+    leader.discontinuity()
+    leader.set_init(b"init-1", PART)
+    run(5.0)
+    opened = [s for s in starts if s is not None]
+    assert [s.msn for s in opened] == list(range(100, 100 + len(opened)))
+    cut = next(s for s in opened if s.discontinuity)
+    assert cut.discontinuities_before == 0
+
+    follower = LiveWindow(segment_target=2.0, window_segments=3, first_sequence=999_999, follows=True)
+    follower.set_init(b"rung-init", PART)
+    assert follower.add_part(b"y", PART, False, 0.0) is None  # before any start: dropped
+    assert follower.last_position is None
+    for index, start in enumerate(starts):
+        if index >= starts.index(cut):  # the rung's media begins with the reconnect
+            follower.add_part(b"y", PART, index % 5 == 0, 0.0, starts=start)
+    follower.end()
+    leader.end()
+    mine, theirs = follower.snapshot(), leader.snapshot()
+    their_segments = {s.msn: s for s in theirs.segments}
+    assert mine.segments[0].msn == cut.msn and mine.segments[0].discontinuity
+    assert mine.discontinuity_sequence == cut.discontinuities_before
+    for segment in mine.segments:
+        assert segment.duration == pytest.approx(their_segments[segment.msn].duration)
+        assert segment.program_date_time == their_segments[segment.msn].program_date_time
+
+
+def test_a_following_window_refuses_a_gap_in_its_numbers():
+    follower = LiveWindow(segment_target=2.0, window_segments=3, follows=True)
+    follower.set_init(b"rung-init", PART)
+    first, third = SegmentStart(7, False, 0, EPOCH), SegmentStart(9, False, 0, EPOCH + 4)
+    follower.add_part(b"y", PART, True, 0.0, starts=first)
+    assert follower.expects(SegmentStart(8, False, 0, EPOCH + 2))
+    assert not follower.expects(third)
+    with pytest.raises(ValueError):
+        follower.add_part(b"y", PART, True, 0.0, starts=third)
