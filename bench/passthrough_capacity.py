@@ -1,5 +1,8 @@
 """Passthrough capacity: node CPU per 720p30 stream, and how many one node carries in real time.
 
+The node runs with its ABR ladder off (``live.ladder.heights = []``): this prices the
+passthrough path (ingest, remux, LL-HLS, recording); ``bench.ladder`` prices the encoded rungs.
+
 Publishers are added in steps (N = 1, 2, 4, 8, …) against one node, all real time, all copy:
 stream 0 is the PyAV publisher (it logs every send, so its ingest-to-part latency can be
 measured as in bench/ingest_to_part.py), the others are ``ffmpeg -re -stream_loop -1 … -c copy``.
@@ -40,7 +43,7 @@ async def one_run(source: h.LoadedSource, levels: list[int], warmup: float, wind
     steps: list[dict[str, object]] = []
     async with h.BenchEnv("capacity") as env:
         assert env.http is not None
-        node = await env.start_node()
+        node = await env.start_node(ladder__heights="[]")  # passthrough only: bench.ladder prices rungs
         name, key = await env.new_stream("cap")
         urls = [f"{node.http}/live/{name}/source/index.m3u8"]
         observer = h.PartObserver(env.http, urls[0])

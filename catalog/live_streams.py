@@ -20,7 +20,7 @@ STREAM_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 STREAM_NAME = re.compile(STREAM_NAME_PATTERN)
 MAX_KEYS_PER_STREAM = 10
 _KEY_PREFIX = "trb_"
-_STREAM_COLUMNS = "s.id, s.name, s.title, s.channel_id"
+_STREAM_COLUMNS = "s.id, s.name, s.title, s.channel_id, s.record"
 
 
 class InvalidStreamName(ValueError):
@@ -41,6 +41,9 @@ class LiveStream:
     name: str
     title: str
     channel_id: int | None
+    record: bool = True
+    """Record the next stream (it becomes a video when it ends). Defaulted for queries that
+    select streams without it (search), which never read it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +152,18 @@ class LiveStreamCatalog:
             list(names),
         )
         return [
-            (LiveStream(row["id"], row["name"], row["title"], row["channel_id"]), row["handle"])
+            (LiveStream(**{key: row[key] for key in row.keys() if key != "handle"}), row["handle"])
             for row in rows
         ]
+
+    async def set_record(self, stream_id: int, record: bool) -> LiveStream | None:
+        """Turn recording on or off for the stream's next publish; None if the stream is gone."""
+        row = await self._pool.fetchrow(
+            f"UPDATE live_streams s SET record = $2 WHERE id = $1 RETURNING {_STREAM_COLUMNS}",
+            stream_id,
+            record,
+        )
+        return LiveStream(**row) if row else None
 
     async def keys(self, stream_id: int) -> list[StreamKey]:
         rows = await self._pool.fetch(

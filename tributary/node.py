@@ -23,16 +23,23 @@ from catalog.api.app import create_api
 from catalog.api.context import ApiContext, PublicUrls
 from catalog.db import open_pool
 from catalog.live_streams import LiveStreamCatalog
+from catalog.recordings import Recordings
 from ingest.publish_lease import PublishLease, PublishLeases
 from ingest.publishing import BAD_NAME, PublishRejected
 from ingest.rtmp.server import RtmpLimits, RtmpServer
+from ingest.whip.routes import add_whip_routes
+from ingest.whip.server import WhipServer
 from origin.live_routes import add_live_routes
+from origin.vod_routes import add_vod_routes
 from packager.live.publish_session import PublishSession
 from packager.live.registry import AlreadyPublishing, LiveRegistry
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.embedded import EmbeddedServices
+from tributary.metrics_endpoint import add_metrics_route
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
+from vod.recording import Recorder
+from vod.storage import open_storage
 from web.routes import add_web_routes
 
 log = structlog.get_logger(__name__)
@@ -81,7 +88,9 @@ class Node:
         self.streams: LiveStreamCatalog | None = None
         self.api: ApiContext | None = None
         self.registry = LiveRegistry(settings.live)
+        self.recorder: Recorder | None = None
         self.rtmp: RtmpServer | None = None
+        self.whip: WhipServer | None = None
         self._runner: web.AppRunner | None = None
         self._leases: PublishLeases | None = None
         self._tasks: set[asyncio.Task[object]] = set()
@@ -124,6 +133,9 @@ class Node:
         await self.redis.ping()
         self._leases = PublishLeases(self.redis, self.node_id)
         assert self.pool is not None
+        storage = open_storage(s.storage, s.data_dir)
+        recordings = Recordings(self.pool)
+        self.recorder = Recorder(storage, recordings, queue_bytes=s.storage.write_queue_bytes)
 
         # RTMP first: the API builds URLs that name both ports.
         self.rtmp = RtmpServer(
@@ -138,7 +150,10 @@ class Node:
 
         app = web.Application(client_max_size=1024 * 1024)
         add_live_routes(app, self.registry.lookup)
+        add_metrics_route(app)
         add_web_routes(app, self.registry)
+        self.whip = WhipServer(self._open_whip_publish, s.whip)
+        add_whip_routes(app, self.whip)
         self.api = ApiContext.create(
             s.api,
             pool=self.pool,
@@ -147,6 +162,7 @@ class Node:
             public_urls=self.public_urls,
             live_now=self.registry.live_names,
         )
+        add_vod_routes(app, storage, recordings.stored_video, self.api.playback_key)
         app.add_subapp(API_PREFIX, create_api(self.api))
         # handler_cancellation: a viewer that hangs up while its playlist request is blocked
         # frees its waiter at once instead of at the blocking timeout.
@@ -171,20 +187,25 @@ class Node:
             rtmp=f"rtmp://{host}:{self.endpoints.rtmp_port}/{RTMP_APP}",
         )
 
-    async def open_publish(self, app: str, key: str) -> _LeasedPublish:
-        """The RTMP (and later WHIP) gate: a known key, and nobody else publishing that stream."""
+    async def open_publish(self, app: str, key: str, *, stream_name: str | None = None) -> _LeasedPublish:
+        """The RTMP and WHIP gate: a known key (of ``stream_name``, when the publisher named
+        the stream), and nobody else publishing that stream."""
         assert self.streams is not None and self._leases is not None
         if app != RTMP_APP:
             raise PublishRejected(BAD_NAME, f"unknown application {app!r}; publish to /{RTMP_APP}")
         stream = await self.streams.stream_for_key(key)
-        if stream is None:
+        if stream is None or (stream_name is not None and stream_name != stream.name):
             raise PublishRejected(BAD_NAME, "unknown or revoked stream key")
         session_id = uuid.uuid4().hex[:12]
         lease = await self._leases.acquire(stream.name, session_id)
         if lease is None:
             raise PublishRejected(BAD_NAME, f"stream {stream.name!r} is already being published")
+        recorder = self.recorder
+        assert recorder is not None
+        # Read at every publish, but used only when the publish starts a new stream.
+        record = (lambda _name: recorder.start(stream)) if stream.record else None
         try:
-            session = await self.registry.publish(stream.name)
+            session = await self.registry.publish(stream.name, new_recorder=record)
         except AlreadyPublishing as exc:
             await lease.release()
             raise PublishRejected(BAD_NAME, str(exc)) from None
@@ -193,6 +214,9 @@ class Node:
             raise
         log.info("ingest.publish_started", stream=stream.name, session=session_id)
         return _LeasedPublish(session, lease, self)
+
+    async def _open_whip_publish(self, key: str, stream_name: str | None) -> _LeasedPublish:
+        return await self.open_publish(RTMP_APP, key, stream_name=stream_name)
 
     def spawn(self, coro: object) -> None:
         """Run a short background job owned by the node (awaited at shutdown)."""
@@ -204,6 +228,9 @@ class Node:
         if self.rtmp is not None:
             await self.rtmp.close()
             self.rtmp = None
+        if self.whip is not None:
+            await self.whip.close()
+            self.whip = None
         await self.registry.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -62,6 +62,41 @@ class LadderSettings(_Section):
         return value
 
 
+class WhipSettings(_Section):
+    """WebRTC ingest (WHIP, RFC 9725) at ``/whip``: session bounds and the ingest encode.
+
+    WebRTC delivers VP8 or H.264 in whatever shape the browser chose and Opus audio; the node
+    re-encodes to the H.264 + AAC the packager takes, one worker thread per session.
+    """
+
+    max_sessions: int = Field(16, ge=0, le=1000, description="Concurrent WHIP publishers; more get 503.")
+    max_sdp_size: int = Field(
+        32 * 1024, ge=1024, le=1024 * 1024, description="Largest SDP offer or trickle fragment, bytes."
+    )
+    no_media_timeout: float = Field(
+        10.0, gt=0, description="A session that receives no media this long (from its start) is closed."
+    )
+    keyframe_interval: float = Field(
+        1.0, gt=0, le=10.0, description="Seconds between IDR frames; keep it at or below the segment target."
+    )
+    frame_rate: int = Field(
+        30, ge=5, le=60, description="The ingest encode's constant frame rate (faster sources are decimated)."
+    )
+    video_bitrate: int = Field(2_500_000, ge=100_000, le=50_000_000, description="Ingest encode, bit/s.")
+    audio_bitrate: int = Field(128_000, ge=32_000, le=512_000, description="AAC, bit/s.")
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    stun_servers: list[str] = Field(
+        [], description="STUN URLs (stun:host:port) the node asks for its public address behind NAT."
+    )
+
+    @field_validator("stun_servers")
+    @classmethod
+    def _stun(cls, value: list[str]) -> list[str]:
+        if any(not url.startswith("stun:") for url in value):
+            raise ValueError("STUN server URLs look like stun:host:port")
+        return value
+
+
 class LiveSettings(_Section):
     part_target: float = Field(0.2, gt=0.05, le=2.0, description="LL-HLS part duration, seconds.")
     segment_target: float = Field(2.0, gt=0.2, le=20.0, description="Segments cut at the first keyframe after this.")
@@ -132,6 +167,7 @@ class Settings(BaseSettings):
     rtmp: RtmpSettings = RtmpSettings()
     live: LiveSettings = LiveSettings()
     api: ApiSettings = ApiSettings()
+    whip: WhipSettings = WhipSettings()
     storage: StorageSettings = StorageSettings()
 
     @field_validator("secret_key")

@@ -31,6 +31,11 @@ def add_web_routes(app: web.Application, registry: LiveRegistry) -> None:
         )
         return web.Response(text=html, content_type="text/html")
 
+    async def publish(request: web.Request) -> web.Response:
+        """The browser publisher: camera and microphone to ``POST /whip`` (WebRTC)."""
+        html = _templates.get_template("publish.html").render()
+        return web.Response(text=html, content_type="text/html")
+
     async def vendor(request: web.Request) -> web.FileResponse:
         path = _VENDOR_FILES.get(request.match_info["file"])
         if path is None or not path.is_file():
@@ -38,5 +43,6 @@ def add_web_routes(app: web.Application, registry: LiveRegistry) -> None:
         return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
 
     app.router.add_get("/watch/{stream}", watch)
+    app.router.add_get("/publish", publish)
     app.router.add_get("/static/vendor/{file}", vendor)
     app.router.add_static("/static/", _HERE / "static", show_index=False)

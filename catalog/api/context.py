@@ -38,6 +38,13 @@ class PublicUrls:
     def playlist(self, stream: str) -> str:
         return f"{self.http}/live/{stream}/master.m3u8"
 
+    def video_playlist(self, public_id: str) -> str:
+        """Where a ready video plays (``origin/vod_routes.py``)."""
+        return f"{self.http}/vod/{public_id}/master.m3u8"
+
+    def thumbnail(self, public_id: str, thumbnail_id: int) -> str:
+        return f"{self.http}/vod/{public_id}/thumb{thumbnail_id}.jpg"
+
 
 @dataclass(frozen=True, slots=True)
 class ApiContext:

@@ -1,6 +1,8 @@
 """Live streams of the caller's channel, their keys, and what is live right now.
 
 - ``GET/POST /live-streams`` — list own streams; create one → RTMP URL, WHIP URL, stream key.
+- ``PATCH /live-streams/{name}`` — turn recording off or on (every stream is recorded and
+  becomes a video when it ends, unless turned off); takes effect at the stream's next start.
 - ``GET/POST /live-streams/{name}/keys``, ``POST …/keys/{key_id}/rotate``,
   ``DELETE …/keys/{key_id}`` — several keys per stream; a rotated or revoked key stops
   working for the next publish; a new key is shown once.
@@ -18,6 +20,7 @@ from typing import Annotated, Any
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204
+from pydantic import Field
 
 from catalog.api.auth import require_manager
 from catalog.api.channels import channel_store, own_channel
@@ -43,6 +46,7 @@ class LiveStreamOut(ApiModel):
     name: str
     title: str
     live: bool
+    record: bool = Field(description="Recorded, becoming a video when it ends.")
     watch_url: str
     playlist_url: str
 
@@ -62,6 +66,12 @@ class LiveNowPage(Page[LiveNowOut]):
 class NewLiveStreamIn(ApiModel):
     name: StreamName
     title: StreamTitle = ""
+
+
+class LiveStreamPatch(ApiModel):
+    """Fields left out (or null) keep their value."""
+
+    record: bool | None = None
 
 
 class NewKeyIn(ApiModel):
@@ -107,6 +117,7 @@ def _stream_fields(request: web.Request, stream: LiveStream, live: set[str]) -> 
         "name": stream.name,
         "title": stream.title,
         "live": stream.name in live,
+        "record": stream.record,
         "watch_url": urls.watch(stream.name),
         "playlist_url": urls.playlist(stream.name),
     }
@@ -182,6 +193,22 @@ class LiveNowView(ApiView):
         return respond(LiveNowPage(items=out, next_cursor=next_cursor))
 
 
+class LiveStreamView(ApiView):
+    async def patch(self, name: StreamName, /, changes: LiveStreamPatch) -> r200[LiveStreamOut]:
+        """Change a stream's settings: whether it is recorded (from its next start).
+
+        Tags: live streams
+        Security: bearer
+        """
+        stream = await _managed_stream(self.request, name)
+        if changes.record is not None:
+            updated = await _streams(self.request).set_record(stream.id, changes.record)
+            if updated is None:
+                raise not_found("live stream")
+            stream = updated
+        return respond(LiveStreamOut(**_stream_fields(self.request, stream, set(self.ctx.live_now()))))
+
+
 class StreamKeysView(ApiView):
     async def get(self, name: StreamName, /) -> r200[list[StreamKeyOut]]:
         """The stream's active keys (never their secret).
@@ -237,6 +264,7 @@ class RotateStreamKeyView(ApiView):
 def add_routes(api: web.Application) -> None:
     api.router.add_view("/live-streams", LiveStreamsView)
     api.router.add_view("/live-now", LiveNowView)
+    api.router.add_view("/live-streams/{name}", LiveStreamView)
     api.router.add_view("/live-streams/{name}/keys", StreamKeysView)
     api.router.add_view("/live-streams/{name}/keys/{key_id}", StreamKeyView)
     api.router.add_view("/live-streams/{name}/keys/{key_id}/rotate", RotateStreamKeyView)

@@ -25,7 +25,7 @@ from catalog import playback_tokens
 from catalog.access import may_manage
 from catalog.api.auth import optional_user, require_manager, require_user
 from catalog.api.channels import channel_by_handle, own_channel
-from catalog.api.context import context
+from catalog.api.context import PublicUrls, context
 from catalog.api.errors import ApiError, conflict, not_found
 from catalog.api.fields import Handle, Id, VideoPublicId, line, paragraphs
 from catalog.api.pagination import Cursor, Page, PageQuery
@@ -84,9 +84,13 @@ class VideoOut(ApiModel):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    playback_url: str | None = Field(
+        description="HLS multivariant playlist, once the video is ready. Unlisted and private "
+        "videos play with ?token= (POST …/playback-token)."
+    )
 
     @classmethod
-    def of(cls, video: Video) -> VideoOut:
+    def of(cls, video: Video, urls: PublicUrls) -> VideoOut:
         return cls(
             id=video.public_id,
             channel=video.channel_handle,
@@ -105,6 +109,7 @@ class VideoOut(ApiModel):
             created_at=video.created_at,
             updated_at=video.updated_at,
             published_at=video.published_at,
+            playback_url=urls.video_playlist(video.public_id) if video.status is Status.READY else None,
         )
 
 
@@ -127,9 +132,10 @@ class ThumbnailOut(ApiModel):
     height: int
     chosen: bool
     created_at: datetime
+    url: str = Field(description="The image (JPEG); served under the video's access rule.")
 
     @classmethod
-    def of(cls, thumbnail: Thumbnail) -> ThumbnailOut:
+    def of(cls, thumbnail: Thumbnail, video: Video, urls: PublicUrls) -> ThumbnailOut:
         return cls(
             id=thumbnail.id,
             kind=thumbnail.kind,
@@ -137,6 +143,7 @@ class ThumbnailOut(ApiModel):
             height=thumbnail.height,
             chosen=thumbnail.chosen,
             created_at=thumbnail.created_at,
+            url=urls.thumbnail(video.public_id, thumbnail.id),
         )
 
 
@@ -188,7 +195,7 @@ class VideosView(ApiView):
             language=new.language,
             privacy=new.privacy,
         )
-        return respond(VideoOut.of(video), 201)
+        return respond(VideoOut.of(video, self.ctx.public_urls()), 201)
 
 
 class VideoView(ApiView):
@@ -197,7 +204,8 @@ class VideoView(ApiView):
 
         Tags: videos
         """
-        return respond(VideoOut.of(await watchable_video(self.request, video_id)))
+        video = await watchable_video(self.request, video_id)
+        return respond(VideoOut.of(video, self.ctx.public_urls()))
 
     async def patch(self, video_id: VideoPublicId, /, changes: VideoPatch) -> r200[VideoOut]:
         """Edit a video (its owner or an admin): metadata, privacy, the chosen thumbnail.
@@ -214,7 +222,7 @@ class VideoView(ApiView):
             raise ApiError(422, "validation_error", detail) from None
         if updated is None:
             raise not_found("video")
-        return respond(VideoOut.of(updated))
+        return respond(VideoOut.of(updated, self.ctx.public_urls()))
 
     async def delete(self, video_id: VideoPublicId, /) -> r204:
         """Delete a video with its reactions, views and thumbnails (its owner or an admin).
@@ -254,7 +262,9 @@ class VideoThumbnailsView(ApiView):
         """
         video = await _managed_video(self.request, video_id)
         thumbnails = await _videos(self.request).thumbnails(video.id)
-        return web.json_response([ThumbnailOut.of(t).model_dump(mode="json") for t in thumbnails])
+        urls = self.ctx.public_urls()
+        out = [ThumbnailOut.of(t, video, urls).model_dump(mode="json") for t in thumbnails]
+        return web.json_response(out)
 
 
 class ChannelVideosView(ApiView):
@@ -272,7 +282,8 @@ class ChannelVideosView(ApiView):
         items, next_cursor = _BY_TIME.page(
             rows, page.limit, key=lambda listed: sort_key(listed, everything=everything)
         )
-        videos = [VideoOut.of(listed.video) for listed in items]
+        urls = self.ctx.public_urls()
+        videos = [VideoOut.of(listed.video, urls) for listed in items]
         return respond(VideoPage(items=videos, next_cursor=next_cursor))
 
 

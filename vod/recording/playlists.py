@@ -1,0 +1,106 @@
+"""The HLS VOD playlists of a recording: which segments every rendition keeps, and their text.
+
+Renditions of a live stream share Media Sequence Numbers (MSN *n* covers the same media time in
+each), but they do not start together (ladder rungs begin a GOP after the passthrough) and a
+segment may be missing from one of them (dropped because storage fell behind, or its write
+failed). A player switches renditions at segment boundaries by position, so every rendition
+keeps exactly the MSNs *all* of them have. Where the kept MSNs skip a number, or any rendition
+marked a reconnect, every rendition gets EXT-X-DISCONTINUITY at the same place, so their
+discontinuity sequences agree as the spec requires.
+
+Media names are the live ones (:mod:`packager.live.names`): a recording is stored under the
+names the live playlists used, and the VOD playlists refer to them relatively.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from packager.live.names import init_name, segment_name
+from packager.live.window import VariantInfo
+
+HLS_VERSION = 6
+"""EXT-X-MAP in a playlist that is not I-frames only needs version 6; nothing here needs more."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSegment:
+    """A segment that reached storage, with its init segment."""
+
+    msn: int
+    duration: float
+    init_id: int
+    discontinuity: bool
+    size: int
+
+
+def align(renditions: Mapping[str, Mapping[int, RecordedSegment]]) -> dict[str, list[RecordedSegment]]:
+    """The segments each rendition keeps: the MSNs every rendition has, in order, with
+    ``discontinuity`` set alike in all of them (see the module docstring). Empty if the
+    renditions have no MSN in common (or there are none)."""
+    if not renditions:
+        return {}
+    common = sorted(set.intersection(*(set(segments) for segments in renditions.values())))
+    breaks = {
+        msn
+        for before, msn in zip([None, *common], common)
+        if before is not None
+        and (msn != before + 1 or any(s[msn].discontinuity for s in renditions.values()))
+    }
+    return {
+        name: [dataclasses.replace(segments[msn], discontinuity=msn in breaks) for msn in common]
+        for name, segments in renditions.items()
+    }
+
+
+def render_vod_playlist(segments: Sequence[RecordedSegment]) -> str:
+    """A VOD media playlist (``segments`` as :func:`align` returned them for one rendition)."""
+    target = max((_rounded(segment.duration) for segment in segments), default=1)
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{HLS_VERSION}",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        *_segment_lines(segments),
+        "#EXT-X-ENDLIST",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def measured(variant: VariantInfo, segments: Sequence[RecordedSegment]) -> VariantInfo:
+    """``variant`` with BANDWIDTH the peak segment bit rate and AVERAGE-BANDWIDTH the mean of
+    ``segments``: the live values describe the last window only, a VOD's must hold for all of
+    it. (The multivariant playlist is then the live writer's,
+    :func:`packager.live.llhls_playlist.render_multivariant_playlist`.)
+    """
+    timed = [s for s in segments if s.duration > 0]
+    if not timed:
+        return variant
+    peak = max(round(s.size * 8 / s.duration) for s in timed)
+    average = round(sum(s.size for s in timed) * 8 / sum(s.duration for s in timed))
+    return dataclasses.replace(variant, bandwidth=peak, average_bandwidth=average)
+
+
+def duration(segments: Sequence[RecordedSegment]) -> float:
+    return sum(segment.duration for segment in segments)
+
+
+def _segment_lines(segments: Sequence[RecordedSegment]) -> Iterator[str]:
+    current_init: int | None = None
+    for segment in segments:
+        if segment.discontinuity:
+            yield "#EXT-X-DISCONTINUITY"
+        if segment.init_id != current_init:
+            current_init = segment.init_id
+            yield f'#EXT-X-MAP:URI="{init_name(segment.init_id)}"'
+        yield f"#EXTINF:{segment.duration:.5f},"
+        yield segment_name(segment.msn)
+
+
+def _rounded(seconds: float) -> int:
+    """EXTINF rounded to the nearest integer, half up: what TARGETDURATION must not be below."""
+    return max(1, math.floor(seconds + 0.5))

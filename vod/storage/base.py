@@ -1,0 +1,82 @@
+"""The storage interface every part that keeps media uses: put, get, ranged get, head, list, delete.
+
+S3-shaped on purpose (an S3 implementation follows in a later issue): a flat namespace of
+objects named by keys, whole-object writes, byte-range reads, prefix listing, idempotent
+deletes. Keys are ``/``-separated names built by the server, never a path a client sent:
+every segment starts with a letter or digit and uses ``[A-Za-z0-9_.-]``, so ``..``, ``.``,
+empty segments, absolute keys and hidden names are impossible by construction, on any backend.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+MAX_KEY_LENGTH = 1024
+"""S3's limit, in bytes of UTF-8 (keys here are ASCII)."""
+
+KEY_SEGMENT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+"""One ``/``-separated segment of a key (no anchors)."""
+
+_KEY = re.compile(rf"{KEY_SEGMENT_PATTERN}(?:/{KEY_SEGMENT_PATTERN})*")
+
+
+class StorageError(Exception):
+    """The backend failed (disk full, permissions, network): the caller decides what it means."""
+
+
+class ObjectNotFound(StorageError, LookupError):
+    pass
+
+
+class InvalidKey(ValueError):
+    """A key that breaks the key rules: a bug in the caller, or hostile input that got too far."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+def check_key(key: str) -> str:
+    """``key`` if it follows the key rules (module docstring), else :class:`InvalidKey`."""
+    if len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
+        raise InvalidKey(f"not a valid storage key: {key[:100]!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A listing prefix: empty, a key, or a key followed by ``/``."""
+    if prefix:
+        check_key(prefix.removesuffix("/"))
+    return prefix
+
+
+class Storage(Protocol):
+    """Objects by key. Every method may raise :class:`StorageError`; bad keys :class:`InvalidKey`."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Create or replace the object; readers see the old bytes or the new, never a mix."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """The whole object, or :class:`ObjectNotFound`."""
+        ...
+
+    async def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the object (clamped to its size), or :class:`ObjectNotFound`."""
+        ...
+
+    async def head(self, key: str) -> ObjectInfo:
+        """The object's size without its bytes, or :class:`ObjectNotFound`."""
+        ...
+
+    async def list(self, prefix: str) -> list[ObjectInfo]:
+        """Every object whose key starts with ``prefix`` (:func:`check_prefix`), in key order."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing object is not an error (as in S3)."""
+        ...
