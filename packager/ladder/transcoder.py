@@ -16,11 +16,18 @@ rungs start one GOP behind the source and catch up at faster than real time.
 
 Load shedding is judged on time, not queue length: a publisher bursts buffered frames on
 connect and the first GOP is released at once, so a long queue alone proves nothing. A frame is
-*ready* when it was decoded or when real time reaches its media time (clock anchored when the
-encoders start), whichever is later; a rung that starts a frame more than ``max_lag`` seconds
-after it was ready cannot keep up in real time. Then the most expensive rung still running is
-shed, and another only if a frame that became ready after that shed is late again (the others
-get their chance to recover first), instead of letting every rendition fall behind.
+*ready* when it was decoded or when real time reaches its media time (the clock anchored at the
+arrival of the first keyframe), whichever is later; a rung that starts a frame more than
+``max_lag`` seconds after it was ready cannot keep up in real time. Rungs start a GOP behind
+that clock, so they are judged only once they have had :data:`CATCH_UP_GOPS` GOPs' time to
+catch up (a rung at 1.5x real time clears a one-GOP backlog in two). Then the most expensive
+rung still running is shed, and another only if a frame that became ready after that shed is
+late again (the others get their chance to recover first), instead of letting every rendition
+fall behind.
+
+The decoder uses slice threads, not frame threads: frame threading holds a frame per thread
+before the first comes out (about 70 ms at 30 fps), which every rung's latency would carry,
+and a single decode thread keeps up with 1080p several times over.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_MAX_LAG = 1.0
 """Seconds a rung may run behind real time: beyond that its viewers see it lag the source."""
+CATCH_UP_GOPS = 3
+"""GOPs of time a rung gets to clear the one-GOP backlog it starts with before it is judged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +175,7 @@ class Transcoder:
         self._max_lag = options.max_lag
         self._decoder = av.CodecContext.create("h264", "r")
         self._decoder.extradata = source.avcc
-        self._decoder.thread_type = "AUTO"
+        self._decoder.thread_type = "SLICE"
         self._input: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"ladder-{name}", daemon=True)
         self._first_gop: list[TimedPacket] = []
@@ -176,7 +185,10 @@ class Transcoder:
         self._last: tuple[int, int] | None = None
         """(pts, dts) of the last frame handed to the rungs."""
         self._clock: tuple[float, int] | None = None
-        """(monotonic time, pts) at which the encoders started: the real-time reference."""
+        """(monotonic time, pts) of the first keyframe's arrival: the real-time reference."""
+        self._planned = False
+        self._judged_from = float("inf")
+        """``time.monotonic()`` from which rungs are judged (see :data:`CATCH_UP_GOPS`)."""
         self._lock = threading.Lock()
         self._workers: list[_RungWorker] = []
         """Rungs still being encoded (guarded by ``_lock``); shed ones leave it."""
@@ -192,6 +204,8 @@ class Transcoder:
 
     def put(self, packet: TimedPacket) -> None:
         """A source video packet on the output timeline, in decode order."""
+        if self._clock is None and packet.keyframe:
+            self._clock = (time.monotonic(), packet.pts)  # the queue hands it to the thread
         self._input.put(packet)
 
     def stop(self) -> None:
@@ -259,7 +273,7 @@ class Transcoder:
             self._last = (pts, dts)
             keyframe = pts in self._keyframe_pts
             self._keyframe_pts = {k for k in self._keyframe_pts if k > pts}
-            if self._clock is None:
+            if not self._planned:
                 self._start_workers(frame)
             item = _Frame(frame, pts, dts, keyframe, self._ready(pts))
             with self._lock:
@@ -278,7 +292,9 @@ class Transcoder:
 
     def _start_workers(self, frame: av.VideoFrame) -> None:
         assert self._cadence is not None and frame.pts is not None
-        self._clock = (time.monotonic(), frame.pts)
+        self._planned = True
+        gop_seconds = self._cadence.gop / self._cadence.frame_rate
+        self._judged_from = time.monotonic() + CATCH_UP_GOPS * gop_seconds
         self.rungs = plan_rungs(frame.width, frame.height, self._cadence.frame_rate, self._heights)
         self._sink.planned(self.rungs)
         with self._lock:
@@ -302,6 +318,8 @@ class Transcoder:
 
     def _report_lag(self, frame: _Frame, lag: float) -> None:
         if lag <= self._max_lag or frame.ready <= self._last_shed:
+            return
+        if time.monotonic() < self._judged_from:
             return
         with self._lock:
             if frame.ready <= self._last_shed or not self._workers:

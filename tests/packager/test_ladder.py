@@ -206,3 +206,30 @@ def test_a_rung_that_falls_behind_is_shed_and_the_others_continue(source, monkey
     video = [p for p in packets if p.kind == "video"]
     assert len(sink.packets["180p"]) == len(video)
     assert len(sink.packets["240p"]) < len(video) / 2
+
+
+def test_a_rung_that_never_clears_its_start_up_backlog_is_shed(monkeypatch):
+    """Rungs start a GOP behind real time. One that then only just keeps pace stays that far
+    behind for good: once its catch-up time is over, that lag counts and it is shed."""
+    original = encoder_module.RungEncoder.encode
+
+    def real_time(self, frame, pts, dts, keyframe):
+        started = time.monotonic()
+        packets = original(self, frame, pts, dts, keyframe)
+        if self.rung.height == 240:
+            time.sleep(max(0.0, 1 / FPS - (time.monotonic() - started)))
+        return packets
+
+    monkeypatch.setattr(encoder_module.RungEncoder, "encode", real_time)
+    source = encode_flv(4.0, fps=FPS, gop=15, bframes=0, size=(640, 360))  # 0.5 s GOPs
+    sink = Collector()
+    transcoder = Transcoder("test", source.video, sink, TranscoderOptions((240, 180), max_lag=0.3))
+    transcoder.start()
+    started = time.monotonic()
+    for packet in timeline_packets(source):
+        if packet.kind == "video":
+            time.sleep(max(0.0, started + packet.dts / VIDEO_TIMESCALE - time.monotonic()))
+            transcoder.put(packet)
+    transcoder.stop()
+    assert [r.name for r in transcoder.shed] == ["240p"]
+    assert sink.ended == {"240p": True, "180p": False}
