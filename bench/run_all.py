@@ -4,7 +4,7 @@ One embedded PostgreSQL/Redis pair (or DATABASE_URL/REDIS_URL from the environme
 all of them, so no benchmark pays for starting a database; each benchmark still starts its
 own node process per run (the catalog benchmark loads its own scratch database on that
 PostgreSQL). The source is encoded before the first benchmark so no figure includes that. About
-15 minutes on 2 cores.
+25 minutes on 2 cores.
 
     .venv/bin/python -m bench.run_all [--skip NAME ...]
 """
@@ -40,6 +40,8 @@ PLAN: list[tuple[str, str, list[str]]] = [
     # a median of two could be a latency no viewer saw.
     ("glass_to_glass", "bench.glass_to_glass", ["--runs", "3", "--seconds", "60", "--warmup", "10"]),
     ("passthrough_capacity", "bench.passthrough_capacity", ["--runs", "1", "--window", "12"]),
+    ("ladder", "bench.ladder", ["--runs", "3", "--node-runs", "1"]),
+    ("whip_glass_to_glass", "bench.whip_glass_to_glass", ["--runs", "3"]),
     # Last: loading 100,000 videos and 1,000,000 views keeps PostgreSQL busy for a while.
     ("catalog_api", "bench.catalog_api", ["--runs", "3"]),
 ]
@@ -182,6 +184,34 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
             f"| | marginal node CPU per added stream (fit over healthy steps) | "
             f"{h.fmt_spread(f['marginal_cpu_per_stream'], '% of a core', digits=2)} |",
         ]
+    lad = results.get("ladder", {})
+    for label, f in lad.get("in_process", {}).get("figures", {}).items():
+        rungs = "+".join(lad["in_process"]["runs"][0][label]["ladder"]["rungs"])
+        lines += [
+            f"| ladder, {label} source passed through + {rungs} encoded (in process) | realtime factor |"
+            f" {h.fmt_spread(f['realtime_factor'], '×', digits=2)} |",
+            f"| | CPU at real time | {h.fmt_spread(f['cores_at_realtime'], ' cores', digits=2)} |",
+        ]
+        nf = lad.get("node", {}).get("figures", {}).get(label)
+        if nf:
+            lines.append(f"| ladder, {label} (one node process, real-time publishers) | largest healthy N |"
+                         f" {h.fmt_spread(nf['max_healthy_streams'])} streams |")
+            lines.append(f"| | node CPU at N=1 | {h.fmt_spread(nf['node_cpu_pct_n1'], '% of a core')} |")
+            for key in sorted(k for k in nf if k.endswith("_extra_p50")):
+                rung = key.removesuffix("_extra_p50")
+                lines.append(f"| | extra latency of {rung} over the passthrough, p50 / p95 |"
+                             f" {_ms(nf[key])} / {_ms(nf[f'{rung}_extra_p95'])} |")
+    wg = results.get("whip_glass_to_glass", {})
+    if "figures" in wg:
+        f = wg["figures"]
+        lines += [
+            f"| WHIP glass to glass (Chromium publish page → hls.js; {wg['warmup']:g} s warm-up,"
+            f" {wg['seconds']:g} s measured per run) | latency p50 | {_ms(f['p50'])} |",
+            f"| | latency p95 | {_ms(f['p95'])} |",
+            f"| | Start → WHIP connected | {h.fmt_spread(f['time_to_connected'], ' s', digits=2)} |",
+            f"| | node CPU (WHIP decode + encode, packager, ladder) |"
+            f" {h.fmt_spread(f['node_cpu_percent'], '% of a core')} |",
+        ]
     api = results.get("catalog_api", {})
     if "figures" in api:
         f = api["figures"]
@@ -272,6 +302,15 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
         " (`maxLiveSyncPlaybackRate` 1: it never speeds up), so it keeps the distance from the"
         " live edge it tuned in at; the per-run table shows hls.js's own latency against its"
         " target (PART-HOLD-BACK) and how much media it had buffered ahead.",
+        "- The node runs with its default ABR ladder (a 720p source gets 480p and 360p encoded)"
+        " except in the passthrough capacity benchmark, which turns it off to price the"
+        " passthrough path alone. `bench/ladder.py` prices the ladder: in process through the"
+        " real `Transcoder` as fast as it goes, and on a node with N real-time publishers"
+        " (healthy: nothing shed, every rendition's live edge ≤ 1.5 s and pace ≥ 0.95); a rung's"
+        " extra latency pairs parts by MSN and video start (the renditions are aligned).",
+        "- WHIP glass to glass: one Chromium publishes a canvas that draws `Date.now()` as a"
+        " pixel pattern through the `/publish` page; the `/watch` page decodes the pattern of the"
+        " frame on screen, so the figure is canvas → WebRTC → node encode → LL-HLS → screen.",
         "- Catalog API: requests from the benchmark process over loopback to a node process"
         " (`bench/catalog_api.py` has the data and query mix): search 300 requests one at a time"
         " (common, rare, two-word, phrase and typo queries, filters, the three sorts); trending"
