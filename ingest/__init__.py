@@ -1,1 +1,1 @@
-"""Ingest: protocols that accept a publisher's stream (RTMP now, WHIP later)."""
+"""Ingest: protocols that accept a publisher's stream (RTMP, WHIP) and feed the packager."""

@@ -8,12 +8,17 @@ from packager.media import LiveInput
 
 
 class PublishRejected(Exception):
-    """Publishing was refused; ``code`` is the NetStream status code an RTMP client understands."""
+    """Publishing was refused; ``code`` is the NetStream status code an RTMP client understands.
 
-    def __init__(self, code: str, description: str) -> None:
+    ``busy`` says the key was good but the stream already has a publisher: protocols that can
+    tell the two apart (WHIP: 409 rather than 401) answer differently.
+    """
+
+    def __init__(self, code: str, description: str, *, busy: bool = False) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.busy = busy
 
 
 BAD_NAME = "NetStream.Publish.BadName"

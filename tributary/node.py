@@ -199,7 +199,9 @@ class Node:
         session_id = uuid.uuid4().hex[:12]
         lease = await self._leases.acquire(stream.name, session_id)
         if lease is None:
-            raise PublishRejected(BAD_NAME, f"stream {stream.name!r} is already being published")
+            raise PublishRejected(
+                BAD_NAME, f"stream {stream.name!r} is already being published", busy=True
+            )
         recorder = self.recorder
         assert recorder is not None
         # Read at every publish, but used only when the publish starts a new stream.
@@ -208,7 +210,7 @@ class Node:
             session = await self.registry.publish(stream.name, new_recorder=record)
         except AlreadyPublishing as exc:
             await lease.release()
-            raise PublishRejected(BAD_NAME, str(exc)) from None
+            raise PublishRejected(BAD_NAME, str(exc), busy=True) from None
         except BaseException:
             await lease.release()
             raise

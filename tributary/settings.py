@@ -23,6 +23,10 @@ from pydantic_settings import (
 )
 
 
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]
+"""libx264 presets offered for live encodes: slower ones cannot keep up in real time."""
+
+
 class _Section(BaseModel):
     """A settings section: unknown keys are errors, so a typo in the TOML file is caught."""
 
@@ -49,7 +53,7 @@ class LadderSettings(_Section):
         [720, 480, 360],
         description="Rung heights; those at or above the source's are skipped. Empty: passthrough only.",
     )
-    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    preset: X264Preset = "veryfast"
     max_lag: float = Field(
         1.0, gt=0, description="Seconds a rung may fall behind real time before it is shed."
     )
@@ -84,7 +88,7 @@ class WhipSettings(_Section):
     )
     video_bitrate: int = Field(2_500_000, ge=100_000, le=50_000_000, description="Ingest encode, bit/s.")
     audio_bitrate: int = Field(128_000, ge=32_000, le=512_000, description="AAC, bit/s.")
-    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    preset: X264Preset = "veryfast"
     stun_servers: list[str] = Field(
         [], description="STUN URLs (stun:host:port) the node asks for its public address behind NAT."
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -33,8 +32,6 @@ OpenWhipPublish = Callable[[str, str | None], Awaitable[LiveInput]]
 """``open_publish(stream_key, stream_name or None)`` → the sink, or raises PublishRejected. With a
 stream name, a key of another stream is refused like an unknown one."""
 
-UNKNOWN_KEY = "unknown or revoked stream key"
-"""The node's description of a refused key; any other refusal means the stream is taken."""
 
 RETRY_AFTER_FULL = "10"
 
@@ -58,9 +55,6 @@ class WhipServer:
         self._sessions: dict[str, WhipSession] = {}
         self._admissions: set[asyncio.Task[tuple[WhipSession, str]]] = set()
         self._closed = False
-        # aioice narrates every connectivity check, and aiortc every transport, at INFO.
-        logging.getLogger("aioice").setLevel(logging.WARNING)
-        logging.getLogger("aiortc").setLevel(logging.WARNING)
 
     @property
     def settings(self) -> WhipSettings:
@@ -99,9 +93,9 @@ class WhipServer:
         try:
             live_input = await self._open_publish(key, stream)
         except PublishRejected as exc:
-            if exc.description == UNKNOWN_KEY:
-                raise WhipError(401, UNKNOWN_KEY, {"WWW-Authenticate": "Bearer"}) from None
-            raise WhipError(409, exc.description) from None
+            if exc.busy:
+                raise WhipError(409, exc.description) from None
+            raise WhipError(401, exc.description, {"WWW-Authenticate": "Bearer"}) from None
         session = WhipSession(
             offer, live_input, self._settings, key_digest=key_digest(key), peer=peer, on_end=self._ended
         )
