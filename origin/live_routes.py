@@ -16,12 +16,13 @@ disconnects instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import structlog
 from aiohttp import hdrs, web
 
 from origin.hls_directives import DirectiveError, check_reach, parse_directives
+from origin.http_common import CORS, add_read_only_resources, http_error
 from origin.live_view import LiveStreamView
 from packager.live.llhls_playlist import (
     RenditionReport,
@@ -41,16 +42,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 HINT_LOOKAHEAD_PARTS = 2
 """A part request may wait if it names the hinted part or one of the next this many."""
 
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Age, Content-Length, Date",
-}
-_PREFLIGHT = {
-    **_CORS,
-    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Range",
-    "Access-Control-Max-Age": "86400",
-}
 _INLINE_COMPRESSION_LIMIT = 1 << 20
 """Playlists are a few KB: compress them on the loop instead of hopping to a thread."""
 
@@ -66,15 +57,14 @@ def add_live_routes(
     handlers = _LiveHandlers(lookup, block_timeout_factor, ready_timeout)
     stream = f"/live/{{stream:{NAME_PATTERN}}}"
     rendition = f"{stream}/{{rendition:{NAME_PATTERN}}}"
-    for path, handler in (
-        (f"{stream}/master.m3u8", handlers.multivariant),
-        (f"{rendition}/{MEDIA_PLAYLIST_NAME}", handlers.media_playlist),
-        (f"{rendition}/{{name:{MEDIA_NAME_PATTERN}}}", handlers.media),
-    ):
-        resource = app.router.add_resource(path)
-        for method in (hdrs.METH_GET, hdrs.METH_HEAD):
-            resource.add_route(method, handler)
-        resource.add_route(hdrs.METH_OPTIONS, handlers.preflight)
+    add_read_only_resources(
+        app,
+        (
+            (f"{stream}/master.m3u8", handlers.multivariant),
+            (f"{rendition}/{MEDIA_PLAYLIST_NAME}", handlers.media_playlist),
+            (f"{rendition}/{{name:{MEDIA_NAME_PATTERN}}}", handlers.media),
+        ),
+    )
 
 
 class _LiveHandlers:
@@ -99,7 +89,7 @@ class _LiveHandlers:
         try:
             directives = parse_directives(request.query)
         except DirectiveError as bad:
-            raise _error(web.HTTPBadRequest, str(bad)) from None
+            raise http_error(web.HTTPBadRequest, str(bad)) from None
         if not await window.wait_ready(self._ready_timeout):
             raise _starting()
         if directives.msn is not None and not window.ended:
@@ -133,14 +123,11 @@ class _LiveHandlers:
         else:
             data = await self._part(window, number)
         if data is None:
-            raise _error(web.HTTPNotFound, f"{name} is not available")
+            raise http_error(web.HTTPNotFound, f"{name} is not available")
         return web.Response(
             body=data,
-            headers={hdrs.CONTENT_TYPE: MEDIA_TYPE, hdrs.CACHE_CONTROL: IMMUTABLE, **_CORS},
+            headers={hdrs.CONTENT_TYPE: MEDIA_TYPE, hdrs.CACHE_CONTROL: IMMUTABLE, **CORS},
         )
-
-    async def preflight(self, request: web.Request) -> web.Response:
-        return web.Response(status=204, headers=_PREFLIGHT)
 
     async def _block(self, window: LiveWindow, msn: int, part: int | None) -> None:
         """Hold a blocking reload until the playlist reaches it (rfc8216bis §6.2.5.2)."""
@@ -149,11 +136,11 @@ class _LiveHandlers:
         try:
             check_reach(msn, part, position, part_target)
         except DirectiveError as bad:
-            raise _error(web.HTTPBadRequest, str(bad)) from None
+            raise http_error(web.HTTPBadRequest, str(bad)) from None
         timeout = self._block_timeout_factor * window.target_duration
         if not await window.wait_for(msn, part, timeout) and not window.ended:
             log.debug("blocking_reload_timeout", msn=msn, part=part)
-            raise _error(
+            raise http_error(
                 web.HTTPServiceUnavailable,
                 f"the playlist did not reach the request within {timeout:g} s",
             )
@@ -170,7 +157,7 @@ class _LiveHandlers:
         name = request.match_info["stream"]
         stream = self._lookup(name)
         if stream is None:
-            raise _error(web.HTTPNotFound, f"stream {name!r} is not live")
+            raise http_error(web.HTTPNotFound, f"stream {name!r} is not live")
         return stream
 
     def _rendition(self, request: web.Request) -> tuple[LiveStreamView, LiveWindow]:
@@ -178,7 +165,7 @@ class _LiveHandlers:
         name = request.match_info["rendition"]
         window = stream.rendition(name)
         if window is None:
-            raise _error(
+            raise http_error(
                 web.HTTPNotFound,
                 f"stream {request.match_info['stream']!r} has no rendition {name!r}",
             )
@@ -199,7 +186,7 @@ def _rendition_reports(stream: LiveStreamView, current: str) -> list[RenditionRe
 def _playlist(text: str, cache_control: str) -> web.Response:
     response = web.Response(
         body=text.encode(),
-        headers={hdrs.CONTENT_TYPE: PLAYLIST_TYPE, hdrs.CACHE_CONTROL: cache_control, **_CORS},
+        headers={hdrs.CONTENT_TYPE: PLAYLIST_TYPE, hdrs.CACHE_CONTROL: cache_control, **CORS},
         zlib_executor_size=_INLINE_COMPRESSION_LIMIT,
     )
     response.enable_compression()
@@ -207,14 +194,8 @@ def _playlist(text: str, cache_control: str) -> web.Response:
 
 
 def _starting() -> web.HTTPException:
-    return _error(
+    return http_error(
         web.HTTPServiceUnavailable, "the stream has no media yet", {hdrs.RETRY_AFTER: "1"}
     )
 
 
-def _error(
-    kind: type[web.HTTPException], message: str, extra: Mapping[str, str] | None = None
-) -> web.HTTPException:
-    """A plain-text error that no cache keeps: a missing part may exist a moment later."""
-    headers = {hdrs.CACHE_CONTROL: "no-store", **_CORS, **(extra or {})}
-    return kind(text=message + "\n", headers=headers)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from aiohttp import hdrs, web
@@ -32,6 +32,7 @@ from aiohttp import hdrs, web
 from catalog import playback_tokens
 from catalog.recordings import StoredVideo
 from catalog.videos import PUBLIC_ID_PATTERN, Privacy
+from origin.http_common import CORS, add_read_only_resources, http_error
 from origin.live_routes import IMMUTABLE, MEDIA_TYPE, NAME_PATTERN, PLAYLIST_TYPE
 from packager.live.names import MEDIA_NAME_PATTERN, MEDIA_PLAYLIST_NAME, NUMBER_PATTERN, parse_media_name
 from vod.storage import ObjectNotFound, Storage
@@ -43,16 +44,6 @@ PLAYLIST_MAX_AGE = 60
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 """Media fetched with a token: immutable, but no shared cache should keep it."""
 
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Accept-Ranges, Content-Length, Content-Range, Date",
-}
-_PREFLIGHT = {
-    **_CORS,
-    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Range",
-    "Access-Control-Max-Age": "86400",
-}
 _RANGE = re.compile(r"bytes=([0-9]{1,15})?-([0-9]{1,15})?", re.IGNORECASE)
 _URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
 
@@ -66,16 +57,15 @@ def add_vod_routes(
     handlers = _VodHandlers(storage, find_video, playback_key)
     video = f"/vod/{{video:{VIDEO_PATTERN}}}"
     rendition = f"{video}/{{rendition:{NAME_PATTERN}}}"
-    for path, handler in (
-        (f"{video}/master.m3u8", handlers.multivariant),
-        (f"{rendition}/{MEDIA_PLAYLIST_NAME}", handlers.media_playlist),
-        (f"{rendition}/{{name:{MEDIA_NAME_PATTERN}}}", handlers.media),
-        (f"{video}/thumb{{thumbnail:{NUMBER_PATTERN}}}.jpg", handlers.thumbnail),
-    ):
-        resource = app.router.add_resource(path)
-        for method in (hdrs.METH_GET, hdrs.METH_HEAD):
-            resource.add_route(method, handler)
-        resource.add_route(hdrs.METH_OPTIONS, handlers.preflight)
+    add_read_only_resources(
+        app,
+        (
+            (f"{video}/master.m3u8", handlers.multivariant),
+            (f"{rendition}/{MEDIA_PLAYLIST_NAME}", handlers.media_playlist),
+            (f"{rendition}/{{name:{MEDIA_NAME_PATTERN}}}", handlers.media),
+            (f"{video}/thumb{{thumbnail:{NUMBER_PATTERN}}}.jpg", handlers.thumbnail),
+        ),
+    )
 
 
 class _VodHandlers:
@@ -98,7 +88,7 @@ class _VodHandlers:
         parsed = parse_media_name(name)
         assert parsed is not None  # the route's pattern admits canonical names only
         if parsed[0] == "part":
-            raise _error(web.HTTPNotFound, "a video has no parts, only segments")
+            raise http_error(web.HTTPNotFound, "a video has no parts, only segments")
         directory = posixpath.dirname(_rendition_playlist(video, request))
         return await self._object(request, f"{directory}/{name}", MEDIA_TYPE, token)
 
@@ -106,18 +96,15 @@ class _VodHandlers:
         video, token = await self._authorized(request)
         path = video.thumbnails.get(int(request.match_info["thumbnail"]))
         if path is None:
-            raise _error(web.HTTPNotFound, "the video has no such thumbnail")
+            raise http_error(web.HTTPNotFound, "the video has no such thumbnail")
         return await self._object(request, path, JPEG_TYPE, token)
-
-    async def preflight(self, request: web.Request) -> web.Response:
-        return web.Response(status=204, headers=_PREFLIGHT)
 
     async def _authorized(self, request: web.Request) -> tuple[StoredVideo, str | None]:
         """The video, if this request may play it (module docstring), and the token it used."""
         public_id = request.match_info["video"]
         video = await self._find_video(public_id)
         if video is None:
-            raise _error(web.HTTPNotFound, "no such video")
+            raise http_error(web.HTTPNotFound, "no such video")
         if video.privacy is Privacy.PUBLIC:
             return video, None
         token = request.query.get("token")
@@ -127,8 +114,8 @@ class _VodHandlers:
             playback_tokens.verify(self._playback_key, token, public_id)
         except playback_tokens.InvalidPlaybackToken as refused:
             if video.privacy is Privacy.PRIVATE:
-                raise _error(web.HTTPNotFound, "no such video") from None
-            raise _error(
+                raise http_error(web.HTTPNotFound, "no such video") from None
+            raise http_error(
                 web.HTTPForbidden,
                 f"this video plays with a playback token ({refused}): "
                 f"POST /api/v1/videos/{public_id}/playback-token",
@@ -139,7 +126,7 @@ class _VodHandlers:
         try:
             text = (await self._storage.get(key)).decode()
         except ObjectNotFound:
-            raise _error(web.HTTPNotFound, "the playlist is missing from storage") from None
+            raise http_error(web.HTTPNotFound, "the playlist is missing from storage") from None
         if token is not None:
             text = _with_token(text, token)
         privacy = "public" if token is None else "private"
@@ -148,7 +135,7 @@ class _VodHandlers:
             headers={
                 hdrs.CONTENT_TYPE: PLAYLIST_TYPE,
                 hdrs.CACHE_CONTROL: f"{privacy}, max-age={PLAYLIST_MAX_AGE}",
-                **_CORS,
+                **CORS,
             },
         )
         response.enable_compression()
@@ -162,7 +149,7 @@ class _VodHandlers:
             hdrs.CONTENT_TYPE: content_type,
             hdrs.CACHE_CONTROL: IMMUTABLE if token is None else PRIVATE_IMMUTABLE,
             hdrs.ACCEPT_RANGES: "bytes",
-            **_CORS,
+            **CORS,
         }
         wanted = request.headers.get(hdrs.RANGE)
         try:
@@ -179,9 +166,9 @@ class _VodHandlers:
                 return web.Response(status=status, headers=headers)
             body = await self._storage.get_range(key, start, end)
         except ObjectNotFound:
-            raise _error(web.HTTPNotFound, f"{posixpath.basename(key)} is not available") from None
+            raise http_error(web.HTTPNotFound, f"{posixpath.basename(key)} is not available") from None
         except _Unsatisfiable as bad:
-            raise _error(
+            raise http_error(
                 web.HTTPRequestRangeNotSatisfiable, str(bad), {hdrs.CONTENT_RANGE: f"bytes */{size}"}
             ) from None
         return web.Response(status=status, body=body, headers=headers)
@@ -218,7 +205,7 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
 def _rendition_playlist(video: StoredVideo, request: web.Request) -> str:
     path = video.renditions.get(request.match_info["rendition"])
     if path is None:
-        raise _error(web.HTTPNotFound, "the video has no such rendition")
+        raise http_error(web.HTTPNotFound, "the video has no such rendition")
     return path
 
 
@@ -233,10 +220,3 @@ def _with_token(playlist: str, token: str) -> str:
             line = _URI_ATTRIBUTE.sub(lambda match: f'URI="{match[1]}{query}"', line)
         lines.append(line)
     return "\n".join(lines) + "\n"
-
-
-def _error(
-    kind: type[web.HTTPException], message: str, extra: Mapping[str, str] | None = None
-) -> web.HTTPException:
-    headers = {hdrs.CACHE_CONTROL: "no-store", **_CORS, **(extra or {})}
-    return kind(text=message + "\n", headers=headers)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -47,3 +48,10 @@ async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Se
             await conn.execute(f'DROP DATABASE IF EXISTS "{scratch_db}" WITH (FORCE)')
             await conn.close()
         await embedded.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP client for talking to test nodes."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session

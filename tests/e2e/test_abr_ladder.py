@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import av
 import m3u8
 import pytest
 
 from tests.support.ffmpeg import Source, start_publish
 from tests.support.llhls import all_parts, check_media_playlist, fetch, wait_playlist
-from tests.support.nodes import node_factory
 
 LADDER = {"heights": [360, 240]}
 SOURCE = Source(seconds=9, width=854, height=480, fps=30, gop=30, bframes=2)
 FRAME = 1 / 30
-
-
-@pytest.fixture
-async def start_node(services, tmp_path):
-    async with node_factory(services, tmp_path) as start:
-        yield start
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
 
 
 async def ended_playlist(http, url: str, timeout: float = 40) -> m3u8.M3U8:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import aiohttp
 import av
 import m3u8
 import pytest
@@ -18,19 +17,6 @@ from tests.support.llhls import (
     fetch,
     wait_playlist,
 )
-from tests.support.nodes import node_factory
-
-
-@pytest.fixture
-async def start_node(services, tmp_path):
-    async with node_factory(services, tmp_path) as start:
-        yield start
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
 
 
 async def collect_media(http, base: str, playlist: m3u8.M3U8) -> bytes:

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from tributary.node import Node
-from tributary.settings import ApiSettings, HttpSettings, LiveSettings, RtmpSettings, Settings
+from tributary.settings import (
+    ApiSettings,
+    HttpSettings,
+    LiveSettings,
+    RtmpSettings,
+    Settings,
+    WhipSettings,
+)
 
 FAST_API = {
     # Cheap password hashing and limits no test reaches unless it means to.
@@ -21,7 +28,12 @@ FAST_API = {
 
 
 def test_settings(
-    services: Any, data_dir: Path, *, api: dict[str, Any] | None = None, **live: Any
+    services: Any,
+    data_dir: Path,
+    *,
+    api: dict[str, Any] | None = None,
+    whip: dict[str, Any] | None = None,
+    **live: Any,
 ) -> Settings:
     return Settings(
         data_dir=data_dir,
@@ -31,6 +43,7 @@ def test_settings(
         rtmp=RtmpSettings(host="127.0.0.1", port=0, handshake_timeout=2, idle_timeout=5),
         live=LiveSettings(**{"reconnect_grace": 3.0, **live}),
         api=ApiSettings(**{**FAST_API, **(api or {})}),
+        whip=WhipSettings(**(whip or {})),
     )
 
 
@@ -59,8 +72,11 @@ NodeFactory = Callable[..., Awaitable[RunningNode]]
 async def node_factory(services: Any, tmp_path: Path) -> AsyncIterator[NodeFactory]:
     started: list[Node] = []
 
-    async def start(*, api: dict[str, Any] | None = None, **live: Any) -> RunningNode:
-        node = Node(test_settings(services, tmp_path / f"node{len(started)}", api=api, **live))
+    async def start(
+        *, api: dict[str, Any] | None = None, whip: dict[str, Any] | None = None, **live: Any
+    ) -> RunningNode:
+        data_dir = tmp_path / f"node{len(started)}"
+        node = Node(test_settings(services, data_dir, api=api, whip=whip, **live))
         await node.start()
         started.append(node)
         return RunningNode(node)

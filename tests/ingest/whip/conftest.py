@@ -6,49 +6,21 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from tests.support.nodes import RunningNode, test_settings
-from tributary.node import Node
-from tributary.settings import WhipSettings
+from tests.support.nodes import RunningNode, node_factory
 
 WhipNodes = Callable[..., Awaitable[RunningNode]]
 
 
-@asynccontextmanager
-async def whip_nodes(services: Any, tmp_path: Path) -> AsyncIterator[WhipNodes]:
-    """Like ``tests.support.nodes.node_factory``; keyword arguments are WhipSettings fields."""
-    started: list[Node] = []
-
-    async def start(**whip: Any) -> RunningNode:
-        settings = test_settings(services, tmp_path / f"node{len(started)}")
-        node = Node(settings.model_copy(update={"whip": WhipSettings(**whip)}))
-        await node.start()
-        started.append(node)
-        return RunningNode(node)
-
-    try:
-        yield start
-    finally:
-        for node in reversed(started):
-            await node.stop()
-
-
 @pytest.fixture
 async def start_node(services: Any, tmp_path: Path) -> AsyncIterator[WhipNodes]:
-    async with whip_nodes(services, tmp_path) as start:
-        yield start
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
+    """Keyword arguments are WhipSettings fields."""
+    async with node_factory(services, tmp_path) as start:
+        yield lambda **whip: start(whip=whip)
 
 
 def encode_threads() -> list[threading.Thread]:
