@@ -5,10 +5,11 @@ Specs: Adobe FLV and F4V file format specification v10.1, annex E.4.2 (AUDIODATA
 and E.4.3 (VIDEODATA, AVCVIDEOPACKET); ISO/IEC 14496-3 1.6.2.1 (AudioSpecificConfig);
 ISO/IEC 14496-15 5.2.4.1 (AVCDecoderConfigurationRecord).
 
-Only H.264 and AAC reach the packager. Everything else is dropped with one warning per kind per
-session (transcoding other codecs is a later feature); codec configuration that cannot be
-parsed raises :class:`FlvTagError`, because a stream whose decoder setup is broken cannot be
-packaged and the publisher is better told by a disconnect than by silence.
+Only H.264 and AAC reach the packager. Other audio (MP3, G.711, …) is transcoded to AAC
+(:mod:`ingest.rtmp.audio_transcode`); other video is dropped with one warning per kind per
+session. Codec configuration that cannot be parsed raises :class:`FlvTagError`, because a
+stream whose decoder setup is broken cannot be packaged and the publisher is better told by a
+disconnect than by silence.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Final
 
 import structlog
 
+from ingest.rtmp.audio_transcode import AudioTranscoder, transcodable
 from packager.media import AudioConfig, LiveInput, MediaPacket, VideoConfig
 
 _EX_HEADER: Final = 0x80
@@ -131,10 +133,23 @@ class TagDemuxer:
     not one per frame.
     """
 
-    def __init__(self, sink: LiveInput, log: structlog.typing.FilteringBoundLogger) -> None:
+    def __init__(self, sink: LiveInput, log: structlog.typing.FilteringBoundLogger, name: str) -> None:
         self._sink = sink
         self._log = log
+        self._name = name
         self._warned: set[str] = set()
+        self._transcoder: AudioTranscoder | None = None
+
+    def metadata(self, metadata: dict[str, object]) -> None:
+        """onMetaData names the audio codec before any audio: a transcode can be announced early."""
+        codec = metadata.get("audiocodecid")
+        if isinstance(codec, (int, float)) and codec == int(codec) and transcodable(int(codec)):
+            self._start_transcode(int(codec))
+
+    def close(self) -> None:
+        if self._transcoder is not None:
+            self._transcoder.close()
+            self._transcoder = None
 
     def video(self, body: bytes, timestamp: int) -> None:
         if not body:
@@ -169,7 +184,11 @@ class TagDemuxer:
             return
         sound_format = body[0] >> 4
         if sound_format != _SOUND_AAC:
-            self._ignore("rtmp.unsupported_audio_codec", sound_format=sound_format)
+            if not transcodable(sound_format):
+                self._ignore("rtmp.unsupported_audio_codec", sound_format=sound_format)
+            elif len(body) > 1:
+                transcoder = self._start_transcode(sound_format)
+                transcoder.put(body[0], body[1:], timestamp, time.time())
             return
         if len(body) < 2:
             raise FlvTagError("AAC audio tag without its AACPacketType byte")
@@ -181,6 +200,18 @@ class TagDemuxer:
             self._sink.on_audio_config(parse_audio_specific_config(body[2:]))
         else:
             raise FlvTagError(f"unknown AACPacketType {packet_type}")
+
+    def _start_transcode(self, sound_format: int) -> AudioTranscoder:
+        if self._transcoder is None:
+            self._transcoder = AudioTranscoder(self._name, self._deliver_transcoded)
+            self._sink.on_audio_config(self._transcoder.config)
+            self._log.info("rtmp.audio_transcoded_to_aac", sound_format=sound_format)
+        return self._transcoder
+
+    def _deliver_transcoded(self, packets: list[MediaPacket]) -> None:
+        if self._transcoder is not None:  # nothing once the publish has ended
+            for packet in packets:
+                self._sink.on_packet(packet)
 
     def _ignore(self, event: str, **fields: object) -> None:
         if event not in self._warned:

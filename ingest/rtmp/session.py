@@ -76,7 +76,8 @@ class RtmpSession:
             max_chunk_streams=limits.max_chunk_streams,
         )
         self._out = ChunkWriter()
-        self._log = log.bind(peer=_peer(writer))
+        self._peer = _peer(writer)
+        self._log = log.bind(peer=self._peer)
         self._app: str | None = None
         self._next_stream_id = 1
         self._input: LiveInput | None = None
@@ -157,6 +158,8 @@ class RtmpSession:
             values = values[1:]
         if len(values) >= 2 and values[0] == "onMetaData" and isinstance(values[1], dict):
             self._input.on_metadata(dict(values[1]))
+            if self._demuxer is not None:
+                self._demuxer.metadata(values[1])
 
     async def _on_command(self, message: Message) -> None:
         values = amf0.decode(_amf0_body(message))
@@ -230,7 +233,7 @@ class RtmpSession:
             await self._flush()
             raise
         self._input = live_input
-        self._demuxer = TagDemuxer(live_input, self._log)
+        self._demuxer = TagDemuxer(live_input, self._log, self._peer)
         self._log.info("rtmp.publish_started", app=self._app)
         stream_begin = user_control(UserControlEvent.STREAM_BEGIN, u32(stream_id))
         self._queue(PROTOCOL_CONTROL_CSID, MessageType.USER_CONTROL, 0, stream_begin)
@@ -241,8 +244,10 @@ class RtmpSession:
         self._end_publish()
 
     def _end_publish(self) -> None:
-        live_input = self._input
+        live_input, demuxer = self._input, self._demuxer
         self._input = self._demuxer = None
+        if demuxer is not None:
+            demuxer.close()
         if live_input is not None:
             self._log.info("rtmp.publish_stopped", app=self._app)
             live_input.close()

@@ -11,5 +11,5 @@ packager (and the ABR ladder behind it) takes the H.264/AAC an RTMP publisher se
 * :mod:`~ingest.whip.av_clock` and :mod:`~ingest.whip.sender_reports` — audio and video on one
   clock (arrival anchors, then RTCP sender reports);
 * :mod:`~ingest.whip.encode_worker`, :mod:`~ingest.whip.video_encoder`,
-  :mod:`~ingest.whip.audio_encoder` — the per-session encode thread (libx264, AAC).
+  :mod:`~ingest.aac_encoder` — the per-session encode thread (libx264, AAC).
 """

@@ -25,7 +25,7 @@ from typing import Final
 import av
 import structlog
 
-from ingest.whip.audio_encoder import AudioEncoder
+from ingest.aac_encoder import AudioEncoder
 from ingest.whip.video_encoder import VideoEncoder, output_size
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.settings import WhipSettings

@@ -47,8 +47,11 @@ def decode_all(tmp_path, blob: bytes) -> tuple[list[float], list[float]]:
         Source(seconds=7, fps=30, gop=60, bframes=0, sample_rate=48_000),
         Source(seconds=7, fps=30, gop=60, bframes=2, sample_rate=48_000),
         Source(seconds=7, fps=25, gop=37, bframes=0, sample_rate=44_100),
+        # Not AAC: the node transcodes to AAC once (ffmpeg's FLV default is MP3; cameras G.711).
+        Source(seconds=7, sample_rate=44_100, audio_codec="libmp3lame"),
+        Source(seconds=7, sample_rate=8_000, audio_codec="pcm_mulaw"),
     ],
-    ids=["zerolatency-48k", "bframes", "gop37-44k1"],
+    ids=["zerolatency-48k", "bframes", "gop37-44k1", "mp3", "g711-mulaw"],
 )
 async def test_rtmp_to_llhls(start_node, http, tmp_path, source):
     node = await start_node()

@@ -95,7 +95,7 @@ def sink() -> RecordingInput:
 
 @pytest.fixture
 def demuxer(sink: RecordingInput) -> TagDemuxer:
-    return TagDemuxer(sink, structlog.get_logger("test"))
+    return TagDemuxer(sink, structlog.get_logger("test"), "test")
 
 
 def test_avc_and_aac_tags(sink: RecordingInput, demuxer: TagDemuxer) -> None:
@@ -121,7 +121,7 @@ def test_avc_and_aac_tags(sink: RecordingInput, demuxer: TagDemuxer) -> None:
         ("video", b"\x57\x00", "rtmp.video_info_frame_ignored"),
         ("video", b"\x12" + bytes(20), "rtmp.unsupported_video_codec"),  # Sorenson H.263
         ("video", b"\x90hvc1" + bytes(20), "rtmp.enhanced_rtmp_video_ignored"),
-        ("audio", b"\x2f" + bytes(20), "rtmp.unsupported_audio_codec"),  # MP3
+        ("audio", b"\xb6" + bytes(20), "rtmp.unsupported_audio_codec"),  # Speex
     ],
 )
 def test_unsupported_tags_are_ignored_with_one_warning(

@@ -16,6 +16,8 @@ class Source:
     bframes: int = 0
     sample_rate: int = 48_000
     audio: bool = True
+    audio_codec: str = "aac"
+    """Any ffmpeg FLV audio encoder: ``libmp3lame`` and ``pcm_mulaw`` make the node transcode."""
     realtime: bool = True
 
     def args(self, url: str) -> list[str]:
@@ -30,10 +32,12 @@ class Source:
                 "-bf", str(self.bframes)]
         if self.bframes == 0:
             x264 += ["-tune", "zerolatency"]
-        aac = ["-c:a", "aac", "-b:a", "96k", "-ar", str(self.sample_rate)] if self.audio else []
+        sound = ["-c:a", self.audio_codec, "-ar", str(self.sample_rate)] if self.audio else []
+        if self.audio and self.audio_codec in ("aac", "libmp3lame"):
+            sound += ["-b:a", "96k"]
         pace = ["-re"] if self.realtime else []
         return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", *pace, *video,
-                *pace, *audio, *x264, *aac, "-t", str(self.seconds), "-f", "flv", url]
+                *pace, *audio, *x264, *sound, "-t", str(self.seconds), "-f", "flv", url]
 
 
 async def start_publish(url: str, source: Source = Source()) -> asyncio.subprocess.Process:

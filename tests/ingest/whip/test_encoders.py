@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ingest.rtmp.flv_tags import parse_audio_specific_config, parse_avc_decoder_config
-from ingest.whip.audio_encoder import MAX_FILL, RATE, AudioEncoder
+from ingest.aac_encoder import MAX_FILL, RATE, AudioEncoder
 from ingest.whip.video_encoder import VideoEncoder, output_size
 
 

@@ -1,5 +1,6 @@
-"""The WHIP ingest's audio encode: decoded WebRTC audio → AAC-LC, 48 kHz stereo, on a clock
-with no holes.
+"""Decoded audio → AAC-LC, 48 kHz stereo, on a clock with no holes: what the packager takes from
+ingest protocols whose audio is not AAC (WHIP's Opus, RTMP's MP3 or G.711), encoded once per
+session and shared by every rendition.
 
 WebRTC audio has gaps: packets get lost (aiortc does no concealment), and senders with DTX
 stop sending during silence. AAC frames carry no timestamps of their own in the packager's
@@ -14,7 +15,7 @@ Frames are converted to the encoder's format by libswresample, regrouped into 10
 frames with an ``AudioFifo`` and timestamped by their position, so packet times are exact.
 The first packet carries the encoder's priming (it starts one frame before the first sample).
 
-CPU work on PyAV objects, run on the session's encode thread only.
+CPU work on PyAV objects, run on one thread of the session only (its encode thread).
 """
 
 from __future__ import annotations
