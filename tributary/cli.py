@@ -77,21 +77,23 @@ async def _announce(node: Node) -> None:
     assert node.streams is not None and node.endpoints is not None
     s = node.settings
     rtmp = f"rtmp://{s.public_host}:{node.endpoints.rtmp_port}/live"
+    http = f"http://{s.public_host}:{node.endpoints.http_port}"
     if await node.streams.count() == 0:
         created = await node.streams.create("live", "My first stream")
-        watch = f"http://{s.public_host}:{node.endpoints.http_port}/watch/{created.stream.name}"
         print(
             "\nTributary is up.\n"
             f"  OBS → Settings → Stream → Service: Custom\n"
             f"        Server:     {rtmp}\n"
             f"        Stream Key: {created.key}\n"
-            f"  Watch: {watch}\n"
+            f"  (or WHIP: server {http}/whip with the key as Bearer token;"
+            f" from a browser: {http}/publish)\n"
+            f"  Watch: {http}/watch/{created.stream.name}\n"
             "  (the key is shown once; `tributary stream create NAME` makes more)\n",
             flush=True,
         )
     else:
-        print(f"\nTributary is up. RTMP: {rtmp}  Watch: http://{s.public_host}:"
-              f"{node.endpoints.http_port}/watch/<stream>\n", flush=True)
+        print(f"\nTributary is up. RTMP: {rtmp}  WHIP: {http}/whip  Watch: {http}/watch/<stream>\n",
+              flush=True)
 
 
 async def _create_stream(settings: Settings, name: str, title: str) -> int:
