@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import structlog
 
+from packager.live.hls_rules import rounded_duration, segment_bit_rates
 from packager.live.waiters import ProgressWaiters
 
 if TYPE_CHECKING:
@@ -328,13 +329,11 @@ class LiveWindow:
 
     def peak_bitrate(self) -> int:
         """Highest segment bit rate in the window (bits/s), for BANDWIDTH; see :meth:`_measured`."""
-        return max((round(size * 8 / duration) for size, duration in self._measured()), default=0)
+        return segment_bit_rates(self._measured())[0]
 
     def average_bitrate(self) -> int:
         """Mean bit rate over the window (bits/s), for AVERAGE-BANDWIDTH."""
-        measured = self._measured()
-        seconds = sum(duration for _, duration in measured)
-        return round(sum(size for size, _ in measured) * 8 / seconds) if seconds > 0 else 0
+        return segment_bit_rates(self._measured())[1]
 
     def snapshot(self) -> WindowSnapshot:
         """The current playlist state; cached until the next change, so readers share one object."""
@@ -458,7 +457,7 @@ class LiveWindow:
         self._complete.append(segment)
         self._last_complete_msn = segment.msn
         # Never below an EXTINF rounded to the nearest integer (half up), never decreasing.
-        self._target_duration = max(self._target_duration, math.floor(segment.duration + 0.5))
+        self._target_duration = max(self._target_duration, rounded_duration(segment.duration))
         if len(self._complete) > self._part_window_segments:
             self._unlist_parts(self._complete[-self._part_window_segments - 1])
         self._slide()
@@ -513,4 +512,4 @@ class LiveWindow:
         while none is complete, so a multivariant playlist served right after start-up has an
         estimate rather than zero."""
         segments = list(self._complete) or ([self._open] if self._open is not None else [])
-        return [(s.size, s.duration) for s in segments if s.duration > 0]
+        return [(s.size, s.duration) for s in segments]

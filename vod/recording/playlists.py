@@ -15,10 +15,10 @@ names the live playlists used, and the VOD playlists refer to them relatively.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from packager.live.hls_rules import rounded_duration, segment_bit_rates
 from packager.live.names import init_name, segment_name
 from packager.live.window import VariantInfo
 
@@ -58,7 +58,7 @@ def align(renditions: Mapping[str, Mapping[int, RecordedSegment]]) -> dict[str, 
 
 def render_vod_playlist(segments: Sequence[RecordedSegment]) -> str:
     """A VOD media playlist (``segments`` as :func:`align` returned them for one rendition)."""
-    target = max((_rounded(segment.duration) for segment in segments), default=1)
+    target = max((max(1, rounded_duration(segment.duration)) for segment in segments), default=1)
     lines = [
         "#EXTM3U",
         f"#EXT-X-VERSION:{HLS_VERSION}",
@@ -77,11 +77,9 @@ def measured(variant: VariantInfo, segments: Sequence[RecordedSegment]) -> Varia
     it. (The multivariant playlist is then the live writer's,
     :func:`packager.live.llhls_playlist.render_multivariant_playlist`.)
     """
-    timed = [s for s in segments if s.duration > 0]
-    if not timed:
+    peak, average = segment_bit_rates((s.size, s.duration) for s in segments)
+    if not peak:
         return variant
-    peak = max(round(s.size * 8 / s.duration) for s in timed)
-    average = round(sum(s.size for s in timed) * 8 / sum(s.duration for s in timed))
     return dataclasses.replace(variant, bandwidth=peak, average_bandwidth=average)
 
 
@@ -99,8 +97,3 @@ def _segment_lines(segments: Sequence[RecordedSegment]) -> Iterator[str]:
             yield f'#EXT-X-MAP:URI="{init_name(segment.init_id)}"'
         yield f"#EXTINF:{segment.duration:.5f},"
         yield segment_name(segment.msn)
-
-
-def _rounded(seconds: float) -> int:
-    """EXTINF rounded to the nearest integer, half up: what TARGETDURATION must not be below."""
-    return max(1, math.floor(seconds + 0.5))
