@@ -1,62 +1,155 @@
-"""The edge's request path: cache key → fresh copy, or one collapsed origin fetch → cache.
+"""The edge's request path: canonical cache key → fresh copy (memory, then disk for VOD media),
+or one collapsed upstream fetch (origins, then object storage for VOD) → cache → viewer.
 
-When no origin answers, a copy still within its ``stale-if-error`` window is served instead of
-an error, else 502. ``X-Cache`` (HIT, MISS, STALE) tells operators which it was.
+When nothing upstream answers, a copy still within its ``stale-if-error`` window is served
+instead of an error, else 502. Playback tokens for restricted VOD are checked on every request,
+before the cache when the edge already knows the video needs one (:mod:`edge.access`).
+``X-Cache`` (HIT, DISK, MISS, STALE, STORAGE) tells operators where an answer came from.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import hdrs, web
 
+from edge.access import AccessDenied, VodAccess
 from edge.cache_key import cache_key
-from edge.freshness import freshness
+from edge.disk_cache import DiskTier
+from edge.edge_object import EdgeObject, edge_object
 from edge.memory_cache import MemoryCache
+from edge.metrics import BYTES_SERVED, CACHE_BYTES, CACHE_ENTRIES, COLLAPSED, LATENCY, REQUESTS
+from edge.responses import respond
 from edge.single_flight import SingleFlight
-from edge.upstream import Origins, UpstreamResponse, UpstreamUnavailable
-from origin.http_common import CORS, http_error
+from edge.upstream import ObjectTooLarge, OriginMap, UpstreamResponse, UpstreamUnavailable
+from origin.edge_access import EDGE_TOKEN
+from origin.hls_directives import DirectiveError, parse_directives
+from origin.http_common import http_error
+
+StorageFallback = Callable[[Mapping[str, str]], Awaitable[UpstreamResponse | None]]
+"""Given a VOD route's match (``video``, and ``rendition`` + ``name`` or ``thumbnail``), the
+object from storage as an origin would answer it, or None when storage has no such object."""
 
 
 class EdgeProxy:
-    def __init__(self, origins: Origins, cache: MemoryCache) -> None:
+    def __init__(
+        self,
+        origins: OriginMap,
+        cache: MemoryCache,
+        playback_key: bytes,
+        *,
+        disk: DiskTier | None = None,
+        storage_fallback: StorageFallback | None = None,
+    ) -> None:
         self._origins = origins
         self._cache = cache
-        self._flights: SingleFlight[UpstreamResponse] = SingleFlight()
+        self._disk = disk
+        self._storage_fallback = storage_fallback
+        self._access = VodAccess(playback_key)
+        self._flights: SingleFlight[EdgeObject] = SingleFlight()
 
     @property
-    def flights(self) -> SingleFlight[UpstreamResponse]:
+    def flights(self) -> SingleFlight[EdgeObject]:
         return self._flights
 
+    @property
+    def origins(self) -> OriginMap:
+        return self._origins
+
     async def handle(self, request: web.Request) -> web.Response:
-        key = cache_key(request.path, request.query)
-        hit = self._cache.fresh(key, time.monotonic())
-        if hit is not None:
-            return _respond(hit.status, hit.headers, hit.body, "HIT")
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            fetched = await self._flights.run(key, lambda: self._fetch(key))
+            response, outcome = await self._handle(request)
+        finally:
+            REQUESTS.labels(outcome).inc()
+            kind = "playlist" if request.path.endswith(".m3u8") else "media"
+            LATENCY.labels(kind).observe(time.perf_counter() - started)
+        if request.method == hdrs.METH_GET and isinstance(response.body, bytes):
+            BYTES_SERVED.inc(len(response.body))
+        return response
+
+    async def _handle(self, request: web.Request) -> tuple[web.Response, str]:
+        try:
+            directives = parse_directives(request.query)
+        except DirectiveError as bad:
+            raise http_error(web.HTTPBadRequest, str(bad)) from None
+        video = request.match_info.get("video")
+        token = request.query.get("token") if video is not None else None
+        if video is not None and self._access.known_restricted(video):
+            self._check(video, token)  # a bad token costs no lookup and no origin request
+        obj, outcome = await self._object(cache_key(request.path, directives), request.match_info)
+        restricted = video is not None and self._access.restricted(video, obj)
+        if restricted:
+            assert video is not None
+            self._check(video, token)
+        return respond(request, obj, outcome.upper(), token if restricted else None), outcome
+
+    def _check(self, video: str, token: str | None) -> None:
+        try:
+            self._access.check(video, token)
+        except AccessDenied as denied:
+            REQUESTS.labels("denied").inc()
+            raise http_error(web.HTTPForbidden, str(denied)) from None
+
+    async def _object(self, key: str, match: Mapping[str, str]) -> tuple[EdgeObject, str]:
+        now = time.monotonic()
+        hit = self._cache.fresh(key, now)
+        if hit is not None:
+            return hit, "hit"
+        if self._disk is not None and _is_vod_media(match):
+            from_disk = await self._disk.get(key, now)
+            if from_disk is not None:
+                self._keep(key, from_disk, now)
+                return from_disk, "disk"
+        if self._flights.is_flying(key):
+            COLLAPSED.inc()
+        try:
+            fetched = await self._flights.run(key, lambda: self._fetch(key, match))
         except UpstreamUnavailable:
             stale = self._cache.stale(key, time.monotonic())
             if stale is None:
                 raise http_error(web.HTTPBadGateway, "no origin answered") from None
-            return _respond(stale.status, stale.headers, stale.body, "STALE")
-        return _respond(fetched.status, fetched.headers, fetched.body, "MISS")
+            return stale, "stale"
+        except ObjectTooLarge as too_large:
+            raise http_error(web.HTTPBadGateway, f"the object is too large: {too_large}") from None
+        return fetched, "storage" if fetched.from_storage else "miss"
 
-    async def _fetch(self, key: str) -> UpstreamResponse:
-        response = await self._origins.fetch(key)
-        if response.status == 200:
-            self._cache.store(
-                key,
-                response.status,
-                response.headers,
-                response.body,
-                freshness(response.header(hdrs.CACHE_CONTROL)),
-                time.monotonic(),
-            )
-        return response
+    async def _fetch(self, key: str, match: Mapping[str, str]) -> EdgeObject:
+        video = match.get("video")
+        headers = {EDGE_TOKEN: self._access.edge_token(video)} if video is not None else None
+        origins = self._origins.for_stream(match.get("stream"))
+        try:
+            obj = edge_object(await origins.fetch(key, headers), time.monotonic())
+        except UpstreamUnavailable:
+            stored = await self._from_storage(match)
+            if stored is None:
+                raise
+            obj = stored
+        now = time.monotonic()
+        if video is not None:
+            self._access.learn(video, obj)
+        if self._keep(key, obj, now) and self._disk is not None and _is_vod_media(match):
+            self._disk.put(key, obj, now)
+        return obj
+
+    async def _from_storage(self, match: Mapping[str, str]) -> EdgeObject | None:
+        if self._storage_fallback is None or "video" not in match:
+            return None
+        response = await self._storage_fallback(match)
+        if response is None:
+            return None
+        return edge_object(response, time.monotonic(), from_storage=True)
+
+    def _keep(self, key: str, obj: EdgeObject, now: float) -> bool:
+        kept = self._cache.store(key, obj, now)
+        if kept:
+            CACHE_BYTES.labels("memory").set(self._cache.size_bytes)
+            CACHE_ENTRIES.labels("memory").set(len(self._cache))
+        return kept
 
 
-def _respond(
-    status: int, headers: tuple[tuple[str, str], ...], body: bytes, outcome: str
-) -> web.Response:
-    return web.Response(status=status, body=body, headers={**dict(headers), **CORS, "X-Cache": outcome})
+def _is_vod_media(match: Mapping[str, str]) -> bool:
+    """Immutable VOD objects worth a disk tier: segments, init segments and thumbnails."""
+    return "video" in match and ("name" in match or "thumbnail" in match)

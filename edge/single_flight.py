@@ -24,6 +24,10 @@ class SingleFlight(Generic[T]):
     def in_flight(self) -> int:
         return len(self._flights)
 
+    def is_flying(self, key: str) -> bool:
+        flight = self._flights.get(key)
+        return flight is not None and not flight[0].cancelling()
+
     async def run(self, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
         flight = self._flights.get(key)
         if flight is None or flight[0].cancelling():  # its last waiter just left: start anew

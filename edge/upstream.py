@@ -1,25 +1,30 @@
-"""The origins an edge fetches from, in order of preference, skipping one that just failed.
+"""The origins an edge fetches from, in order of preference, passing over those that are down.
 
-A failure is a connection error, a timeout or a 5xx: the next origin is tried at once, so a
-viewer sees a short delay rather than an error, and the failed origin is left alone for
-``retry_after`` seconds. A 4xx is the origin's answer (a part that does not exist), not a
-failure, and is passed on.
+An origin is down after a connection error, a timeout or a 5xx (the next one is tried at once,
+so a viewer sees a short delay rather than an error) or a failed health check
+(:mod:`edge.health`), and is passed over for ``retry_after`` seconds or until a health check
+finds it well. When every origin is down they are all tried anyway rather than failing
+outright. A 4xx is the origin's answer (a part that does not exist), not a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 import structlog
 from aiohttp import hdrs
 
+from edge.metrics import ORIGIN_FETCHES, UPSTREAM_ERRORS
+from origin.edge_access import ACCESS, CDN_CACHE_CONTROL
+
 log = structlog.get_logger(__name__)
 
-PASSED_HEADERS = (hdrs.CONTENT_TYPE, hdrs.CACHE_CONTROL, hdrs.RETRY_AFTER)
+PASSED_HEADERS = (hdrs.CONTENT_TYPE, hdrs.CACHE_CONTROL, hdrs.RETRY_AFTER, ACCESS, CDN_CACHE_CONTROL)
+"""What an edge keeps of an origin's answer; everything else it sets itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,45 +41,90 @@ class UpstreamUnavailable(Exception):
     """No origin answered."""
 
 
+class ObjectTooLarge(Exception):
+    """The origin's answer is larger than the edge will hold (``max_object_bytes``)."""
+
+
+class OriginHealth:
+    """Which origins are down, shared by every origin list that names them."""
+
+    def __init__(self, retry_after: float) -> None:
+        self._retry_after = retry_after
+        self._down_until: dict[str, float] = {}
+
+    def is_up(self, url: str, now: float | None = None) -> bool:
+        return self._down_until.get(url, 0.0) <= (time.monotonic() if now is None else now)
+
+    def failed(self, url: str) -> None:
+        self._down_until[url] = time.monotonic() + self._retry_after
+
+    def recovered(self, url: str) -> None:
+        self._down_until.pop(url, None)
+
+
 class Origins:
     def __init__(
         self,
         urls: Sequence[str],
         session: aiohttp.ClientSession,
+        health: OriginHealth,
         *,
-        timeout: float,
-        retry_after: float = 5.0,
+        timeout: aiohttp.ClientTimeout,
+        max_bytes: int,
     ) -> None:
         if not urls:
             raise ValueError("an edge needs at least one origin")
-        self._urls = [url.rstrip("/") for url in urls]
+        self.urls = tuple(url.rstrip("/") for url in urls)
         self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._retry_after = retry_after
-        self._down_until: dict[str, float] = {}
+        self._health = health
+        self._timeout = timeout
+        self._max_bytes = max_bytes
         self.fetches = 0
         self.errors = 0
 
-    async def fetch(self, path_qs: str) -> UpstreamResponse:
+    async def fetch(
+        self, path_qs: str, headers: Mapping[str, str] | None = None
+    ) -> UpstreamResponse:
         now = time.monotonic()
-        healthy = [url for url in self._urls if self._down_until.get(url, 0.0) <= now]
-        resting = [url for url in self._urls if url not in healthy]
-        for url in healthy + resting:  # all down: try them anyway rather than fail outright
+        up = [url for url in self.urls if self._health.is_up(url, now)]
+        for url in up + [url for url in self.urls if url not in up]:
             self.fetches += 1
+            ORIGIN_FETCHES.labels(url).inc()
             try:
-                async with self._session.get(url + path_qs, timeout=self._timeout) as response:
-                    body = await response.read()
-                    if response.status < 500:
-                        headers = tuple(
-                            (name, response.headers[name])
-                            for name in PASSED_HEADERS
-                            if name in response.headers
-                        )
-                        return UpstreamResponse(response.status, headers, body)
-                    error = f"HTTP {response.status}"
+                response = await self._get(url + path_qs, headers)
+                if response.status < 500:
+                    return response
+                error = f"HTTP {response.status}"
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = repr(exc)
             self.errors += 1
-            self._down_until[url] = time.monotonic() + self._retry_after
+            UPSTREAM_ERRORS.labels(url).inc()
+            self._health.failed(url)
             log.warning("edge.origin_failed", origin=url, path=path_qs, error=error)
         raise UpstreamUnavailable(f"no origin answered {path_qs}")
+
+    async def _get(self, url: str, headers: Mapping[str, str] | None) -> UpstreamResponse:
+        async with self._session.get(url, headers=headers, timeout=self._timeout) as response:
+            if (response.content_length or 0) > self._max_bytes:
+                raise ObjectTooLarge(f"{response.content_length} bytes")
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(1 << 16):
+                body += chunk
+                if len(body) > self._max_bytes:
+                    raise ObjectTooLarge(f"more than {self._max_bytes} bytes")
+            kept = tuple((name, response.headers[name]) for name in PASSED_HEADERS if name in response.headers)
+            return UpstreamResponse(response.status, kept, bytes(body))
+
+
+class OriginMap:
+    """Which origins serve a path: a live stream's own list when configured, else the default."""
+
+    def __init__(self, default: Origins, per_stream: Mapping[str, Origins]) -> None:
+        self.default = default
+        self._per_stream = dict(per_stream)
+
+    def for_stream(self, stream: str | None) -> Origins:
+        return self._per_stream.get(stream, self.default) if stream else self.default
+
+    def all(self) -> list[Origins]:
+        return [self.default, *self._per_stream.values()]

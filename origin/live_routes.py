@@ -1,7 +1,7 @@
 """Origin HTTP routes for live streams: LL-HLS playlists with blocking reload, and media bytes.
 
-URLs (``{stream}`` and ``{rendition}`` match ``[A-Za-z0-9][A-Za-z0-9_.-]{0,63}``; nothing else
-reaches a handler, so traversal is impossible by construction):
+URLs (:mod:`origin.url_scheme`; nothing else reaches a handler, so traversal is impossible by
+construction):
 
 - ``/live/{stream}/master.m3u8`` — multivariant playlist
 - ``/live/{stream}/{rendition}/index.m3u8`` — media playlist (Delivery Directives honoured)
@@ -30,12 +30,12 @@ from packager.live.llhls_playlist import (
     render_multivariant_playlist,
     sibling_playlist_uri,
 )
-from packager.live.names import MEDIA_NAME_PATTERN, MEDIA_PLAYLIST_NAME, parse_media_name
+from origin.url_scheme import LIVE_MEDIA, LIVE_MEDIA_PLAYLIST, LIVE_MULTIVARIANT
+from packager.live.names import parse_media_name
 from packager.live.window import LiveWindow
 
 log = structlog.get_logger(__name__)
 
-NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 MEDIA_TYPE = "video/mp4"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -55,14 +55,12 @@ def add_live_routes(
 ) -> None:
     """Mount the live routes; ``lookup`` maps a stream name to its view, ``None`` when offline."""
     handlers = _LiveHandlers(lookup, block_timeout_factor, ready_timeout)
-    stream = f"/live/{{stream:{NAME_PATTERN}}}"
-    rendition = f"{stream}/{{rendition:{NAME_PATTERN}}}"
     add_read_only_resources(
         app,
         (
-            (f"{stream}/master.m3u8", handlers.multivariant),
-            (f"{rendition}/{MEDIA_PLAYLIST_NAME}", handlers.media_playlist),
-            (f"{rendition}/{{name:{MEDIA_NAME_PATTERN}}}", handlers.media),
+            (LIVE_MULTIVARIANT, handlers.multivariant),
+            (LIVE_MEDIA_PLAYLIST, handlers.media_playlist),
+            (LIVE_MEDIA, handlers.media),
         ),
     )
 

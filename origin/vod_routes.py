@@ -1,7 +1,6 @@
 """Origin HTTP routes for stored videos: HLS VOD playlists, media and thumbnails, from storage.
 
-URLs, the shape of the live ones (``{video}`` is a public id, ``{rendition}`` matches
-``NAME_PATTERN``, media names are the canonical live names; nothing else reaches a handler):
+URLs (:mod:`origin.url_scheme`; nothing else reaches a handler), the shape of the live ones:
 
 - ``/vod/{video}/master.m3u8`` — multivariant playlist
 - ``/vod/{video}/{rendition}/index.m3u8`` — media playlist
@@ -17,35 +16,37 @@ that video (:mod:`catalog.playback_tokens`; ``POST /api/v1/videos/{id}/playback-
 the served playlists then pass on to every URI they list. Viewer-bound tokens are for edges
 that know the viewer: the origin does not, so it refuses them. A private video without a
 valid token answers 404, exactly like an unknown one; an unlisted one (anyone with its id may
-watch it) answers 403, saying a token is needed.
+watch it) answers 403, saying a token is needed. An edge fetches with a token of its own in a
+header and caches the answer for every viewer whose token it checks (:mod:`origin.edge_access`).
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode
+from dataclasses import dataclass
 
 from aiohttp import hdrs, web
 
 from catalog import playback_tokens
 from catalog.recordings import StoredVideo
-from catalog.videos import PUBLIC_ID_PATTERN, Privacy
+from catalog.videos import Privacy
+from origin.byte_ranges import Unsatisfiable, byte_range
+from origin.edge_access import ACCESS, CDN_CACHE_CONTROL, EDGE_TOKEN, RESTRICTED
 from origin.http_common import CORS, add_read_only_resources, http_error
-from origin.live_routes import IMMUTABLE, MEDIA_TYPE, NAME_PATTERN, PLAYLIST_TYPE
-from packager.live.names import MEDIA_NAME_PATTERN, MEDIA_PLAYLIST_NAME, NUMBER_PATTERN, parse_media_name
+from origin.live_routes import IMMUTABLE, MEDIA_TYPE, PLAYLIST_TYPE
+from origin.playlist_tokens import with_token
+from origin.url_scheme import VOD_MEDIA, VOD_MEDIA_PLAYLIST, VOD_MULTIVARIANT, VOD_THUMBNAIL
+from packager.live.names import parse_media_name
 from vod.storage import ObjectNotFound, Storage
 
-VIDEO_PATTERN = PUBLIC_ID_PATTERN.removeprefix("^").removesuffix("$")
 JPEG_TYPE = "image/jpeg"
 PLAYLIST_MAX_AGE = 60
 """Seconds a playlist may be cached: a VOD's never changes, but its privacy may."""
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+EDGE_IMMUTABLE = "max-age=31536000, immutable"
 """Media fetched with a token: immutable, but no shared cache should keep it."""
 
-_RANGE = re.compile(r"bytes=([0-9]{1,15})?-([0-9]{1,15})?", re.IGNORECASE)
-_URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
 
 FindVideo = Callable[[str], Awaitable[StoredVideo | None]]
 
@@ -55,15 +56,13 @@ def add_vod_routes(
 ) -> None:
     """Mount the VOD routes; ``find_video`` is :meth:`catalog.recordings.Recordings.stored_video`."""
     handlers = _VodHandlers(storage, find_video, playback_key)
-    video = f"/vod/{{video:{VIDEO_PATTERN}}}"
-    rendition = f"{video}/{{rendition:{NAME_PATTERN}}}"
     add_read_only_resources(
         app,
         (
-            (f"{video}/master.m3u8", handlers.multivariant),
-            (f"{rendition}/{MEDIA_PLAYLIST_NAME}", handlers.media_playlist),
-            (f"{rendition}/{{name:{MEDIA_NAME_PATTERN}}}", handlers.media),
-            (f"{video}/thumb{{thumbnail:{NUMBER_PATTERN}}}.jpg", handlers.thumbnail),
+            (VOD_MULTIVARIANT, handlers.multivariant),
+            (VOD_MEDIA_PLAYLIST, handlers.media_playlist),
+            (VOD_MEDIA, handlers.media),
+            (VOD_THUMBNAIL, handlers.thumbnail),
         ),
     )
 
@@ -75,39 +74,40 @@ class _VodHandlers:
         self._playback_key = playback_key
 
     async def multivariant(self, request: web.Request) -> web.Response:
-        video, token = await self._authorized(request)
-        return await self._playlist(video.playlist_path, token)
+        video, grant = await self._authorized(request)
+        return await self._playlist(video.playlist_path, grant)
 
     async def media_playlist(self, request: web.Request) -> web.Response:
-        video, token = await self._authorized(request)
-        return await self._playlist(_rendition_playlist(video, request), token)
+        video, grant = await self._authorized(request)
+        return await self._playlist(_rendition_playlist(video, request), grant)
 
     async def media(self, request: web.Request) -> web.Response:
-        video, token = await self._authorized(request)
+        video, grant = await self._authorized(request)
         name = request.match_info["name"]
         parsed = parse_media_name(name)
         assert parsed is not None  # the route's pattern admits canonical names only
         if parsed[0] == "part":
             raise http_error(web.HTTPNotFound, "a video has no parts, only segments")
         directory = posixpath.dirname(_rendition_playlist(video, request))
-        return await self._object(request, f"{directory}/{name}", MEDIA_TYPE, token)
+        return await self._object(request, f"{directory}/{name}", MEDIA_TYPE, grant)
 
     async def thumbnail(self, request: web.Request) -> web.Response:
-        video, token = await self._authorized(request)
+        video, grant = await self._authorized(request)
         path = video.thumbnails.get(int(request.match_info["thumbnail"]))
         if path is None:
             raise http_error(web.HTTPNotFound, "the video has no such thumbnail")
-        return await self._object(request, path, JPEG_TYPE, token)
+        return await self._object(request, path, JPEG_TYPE, grant)
 
-    async def _authorized(self, request: web.Request) -> tuple[StoredVideo, str | None]:
-        """The video, if this request may play it (module docstring), and the token it used."""
+    async def _authorized(self, request: web.Request) -> tuple[StoredVideo, _Grant | None]:
+        """The video, if this request may play it (module docstring), and how it was let in."""
         public_id = request.match_info["video"]
         video = await self._find_video(public_id)
         if video is None:
             raise http_error(web.HTTPNotFound, "no such video")
         if video.privacy is Privacy.PUBLIC:
             return video, None
-        token = request.query.get("token")
+        edge_token = request.headers.get(EDGE_TOKEN)
+        token = edge_token if edge_token is not None else request.query.get("token")
         try:
             if token is None:
                 raise playback_tokens.InvalidPlaybackToken("no token")
@@ -120,21 +120,22 @@ class _VodHandlers:
                 f"this video plays with a playback token ({refused}): "
                 f"POST /api/v1/videos/{public_id}/playback-token",
             ) from None
-        return video, token
+        return video, _Grant(token, for_edge=edge_token is not None)
 
-    async def _playlist(self, key: str, token: str | None) -> web.Response:
+    async def _playlist(self, key: str, grant: _Grant | None) -> web.Response:
         try:
             text = (await self._storage.get(key)).decode()
         except ObjectNotFound:
             raise http_error(web.HTTPNotFound, "the playlist is missing from storage") from None
-        if token is not None:
-            text = _with_token(text, token)
-        privacy = "public" if token is None else "private"
+        if grant is not None and not grant.for_edge:
+            text = with_token(text, grant.token)
+        privacy = "public" if grant is None else "private"
         response = web.Response(
             body=text.encode(),
             headers={
                 hdrs.CONTENT_TYPE: PLAYLIST_TYPE,
                 hdrs.CACHE_CONTROL: f"{privacy}, max-age={PLAYLIST_MAX_AGE}",
+                **_access_headers(grant, f"max-age={PLAYLIST_MAX_AGE}"),
                 **CORS,
             },
         )
@@ -142,12 +143,13 @@ class _VodHandlers:
         return response
 
     async def _object(
-        self, request: web.Request, key: str, content_type: str, token: str | None
+        self, request: web.Request, key: str, content_type: str, grant: _Grant | None
     ) -> web.Response:
         """Media bytes: whole, or the one byte range asked for; HEAD reads only the size."""
         headers = {
             hdrs.CONTENT_TYPE: content_type,
-            hdrs.CACHE_CONTROL: IMMUTABLE if token is None else PRIVATE_IMMUTABLE,
+            hdrs.CACHE_CONTROL: IMMUTABLE if grant is None else PRIVATE_IMMUTABLE,
+            **_access_headers(grant, EDGE_IMMUTABLE),
             hdrs.ACCEPT_RANGES: "bytes",
             **CORS,
         }
@@ -156,7 +158,7 @@ class _VodHandlers:
             if wanted is None and request.method == hdrs.METH_GET:
                 return web.Response(body=await self._storage.get(key), headers=headers)
             size = (await self._storage.head(key)).size
-            span = _byte_range(wanted, size) if wanted is not None else None
+            span = byte_range(wanted, size) if wanted is not None else None
             start, end = span or (0, size)
             if span is not None:
                 headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end - 1}/{size}"
@@ -167,39 +169,11 @@ class _VodHandlers:
             body = await self._storage.get_range(key, start, end)
         except ObjectNotFound:
             raise http_error(web.HTTPNotFound, f"{posixpath.basename(key)} is not available") from None
-        except _Unsatisfiable as bad:
+        except Unsatisfiable as bad:
             raise http_error(
                 web.HTTPRequestRangeNotSatisfiable, str(bad), {hdrs.CONTENT_RANGE: f"bytes */{size}"}
             ) from None
         return web.Response(status=status, body=body, headers=headers)
-
-
-class _Unsatisfiable(ValueError):
-    pass
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """``[start, end)`` of a single ``bytes`` range (RFC 9110 §14.1.2) within ``size`` bytes.
-
-    None for another range unit, which must be ignored (the whole object is served). Raises
-    :class:`_Unsatisfiable` for malformed, multiple or unsatisfiable ranges: answered 416.
-    """
-    if not header.lower().startswith("bytes="):
-        return None
-    match = _RANGE.fullmatch(header.strip())
-    if match is None or match[1] is None and match[2] is None:
-        raise _Unsatisfiable("one byte range, as bytes=first-last, bytes=first- or bytes=-suffix")
-    first, last = match[1], match[2]
-    if first is None:  # the last N bytes
-        if int(last) == 0 or size == 0:
-            raise _Unsatisfiable("an empty suffix range")
-        return max(0, size - int(last)), size
-    start = int(first)
-    if last is not None and int(last) < start:
-        raise _Unsatisfiable("the range ends before it starts")
-    if start >= size:
-        raise _Unsatisfiable(f"the range starts past the end ({size} bytes)")
-    return start, size if last is None else min(int(last) + 1, size)
 
 
 def _rendition_playlist(video: StoredVideo, request: web.Request) -> str:
@@ -209,14 +183,18 @@ def _rendition_playlist(video: StoredVideo, request: web.Request) -> str:
     return path
 
 
-def _with_token(playlist: str, token: str) -> str:
-    """The playlist with ``token`` added to every URI it lists (lines and ``URI=`` attributes)."""
-    query = "?" + urlencode({"token": token})
-    lines = []
-    for line in playlist.splitlines():
-        if line and not line.startswith("#"):
-            line += query
-        else:
-            line = _URI_ATTRIBUTE.sub(lambda match: f'URI="{match[1]}{query}"', line)
-        lines.append(line)
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True, slots=True)
+class _Grant:
+    """A valid playback token let this request in; ``for_edge``: an edge sent it (edge_access)."""
+
+    token: str
+    for_edge: bool
+
+
+def _access_headers(grant: _Grant | None, edge_cache_control: str) -> dict[str, str]:
+    """Tell an edge that viewers need a token, and that it may keep the answer all the same."""
+    if grant is None:
+        return {}
+    if not grant.for_edge:
+        return {ACCESS: RESTRICTED}
+    return {ACCESS: RESTRICTED, CDN_CACHE_CONTROL: edge_cache_control}

@@ -17,14 +17,16 @@ import structlog
 import uvloop
 
 from catalog.live_streams import InvalidStreamName, LiveStreamCatalog, StreamExists
+from edge.node import EdgeNode
 from tributary.logs import configure_logging
 from tributary.node import Node
 from tributary.settings import Settings, load_settings
 
 log = structlog.get_logger(__name__)
 
-ROLES = ("origin",)
-"""Roles that exist today. ``origin`` = RTMP ingest + packager + origin HTTP (+ watch page)."""
+ROLES = ("origin", "edge")
+"""Roles that exist today. ``origin`` = RTMP/WHIP ingest + packager + origin HTTP + API (+ web
+pages); ``edge`` = a caching proxy in front of origins (``[edge]`` settings)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,20 +52,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tributary: bad configuration: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    if args.command == "serve" and args.role == "edge":
+        if not settings.edge.origins:
+            print("tributary: an edge needs origins: set TRIBUTARY_EDGE__ORIGINS='[\"http://origin:8080\"]'"
+                  " or [edge] origins in the config file", file=sys.stderr)
+            return 2
+        return uvloop.run(_serve(settings, announce=False, edge=True))
     if args.command in ("up", "serve"):
         return uvloop.run(_serve(settings, announce=args.command == "up"))
     return uvloop.run(_create_stream(settings, args.name, args.title))
 
 
-async def _serve(settings: Settings, *, announce: bool) -> int:
+async def _serve(settings: Settings, *, announce: bool, edge: bool = False) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    node = Node(settings)
+    node: Node | EdgeNode = EdgeNode(settings) if edge else Node(settings)
     try:
         await node.start()
         if announce:
+            assert isinstance(node, Node)
             await _announce(node)
         await stop.wait()
         log.info("node.stopping")

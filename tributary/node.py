@@ -35,6 +35,7 @@ from packager.live.publish_session import PublishSession
 from packager.live.registry import AlreadyPublishing, LiveRegistry
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.embedded import EmbeddedServices
+from tributary.health_endpoints import add_health_routes
 from tributary.metrics_endpoint import add_metrics_route
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
@@ -151,6 +152,7 @@ class Node:
         app = web.Application(client_max_size=1024 * 1024)
         add_live_routes(app, self.registry.lookup)
         add_metrics_route(app)
+        add_health_routes(app, (self._database_ready, self._redis_ready))
         add_web_routes(app, self.registry)
         self.whip = WhipServer(self._open_whip_publish, s.whip)
         add_whip_routes(app, self.whip)
@@ -177,6 +179,16 @@ class Node:
         await web.SockSite(self._runner, sock).start()
         http_port = self.endpoints.http_port
         log.info("node.started", http_port=http_port, rtmp_port=self.rtmp.port, node=self.node_id)
+
+    async def _database_ready(self) -> str | None:
+        assert self.pool is not None
+        await self.pool.fetchval("SELECT 1")
+        return None
+
+    async def _redis_ready(self) -> str | None:
+        assert self.redis is not None
+        await self.redis.ping()
+        return None
 
     def public_urls(self) -> PublicUrls:
         """Where clients reach this node: the public host name and the ports actually bound."""

@@ -12,6 +12,7 @@ import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import limits
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -147,6 +148,63 @@ class StorageSettings(_Section):
     )
 
 
+class EdgeSettings(_Section):
+    """An edge cache node (``tributary serve edge``): where it listens, which origins it asks,
+    and how much it may keep. Edges share the cluster's ``secret_key`` to check playback tokens."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(8081, ge=0, le=65535)
+    origins: list[str] = Field(
+        [], description="Origin base URLs (http://host:port), tried in this order."
+    )
+    stream_origins: dict[str, list[str]] = Field(
+        {}, description="Origins for particular live streams, by stream name, instead of `origins`."
+    )
+    cache_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024, description="In-memory cache budget.")
+    max_object_bytes: int = Field(
+        64 * 1024 * 1024, ge=64 * 1024, description="Largest response the edge fetches and keeps."
+    )
+    disk_cache_dir: Path | None = Field(
+        None, description="On-disk tier for VOD media (segments, thumbnails); unset: memory only."
+    )
+    disk_cache_bytes: int = Field(4 * 1024**3, ge=16 * 1024 * 1024)
+    connect_timeout: float = Field(
+        1.0, gt=0, description="Seconds to reach an origin before trying the next one."
+    )
+    upstream_timeout: float = Field(
+        15.0, gt=0, description="Seconds an origin may take to answer; outlasts a blocking reload."
+    )
+    upstream_connections: int = Field(
+        256, ge=1, le=10_000, description="Open connections to each origin, at most."
+    )
+    retry_after: float = Field(
+        5.0, gt=0, description="Seconds a failed origin is passed over before it is tried again."
+    )
+    health_interval: float = Field(2.0, gt=0, description="Seconds between origin health checks.")
+    storage_fallback: bool = Field(
+        False, description="Serve VOD objects from `storage` when no origin answers."
+    )
+
+    @field_validator("origins")
+    @classmethod
+    def _origin_urls(cls, value: list[str]) -> list[str]:
+        return [_origin_url(url) for url in value]
+
+    @field_validator("stream_origins")
+    @classmethod
+    def _stream_origin_urls(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if any(not urls for urls in value.values()):
+            raise ValueError("every stream in stream_origins needs at least one origin")
+        return {name: [_origin_url(url) for url in urls] for name, urls in value.items()}
+
+
+def _origin_url(url: str) -> str:
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ValueError(f"an origin is a base URL like http://host:8080, not {url!r}")
+    return url.rstrip("/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRIBUTARY_", env_nested_delimiter="__", extra="forbid"
@@ -173,6 +231,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     whip: WhipSettings = WhipSettings()
     storage: StorageSettings = StorageSettings()
+    edge: EdgeSettings = EdgeSettings()
 
     @field_validator("secret_key")
     @classmethod

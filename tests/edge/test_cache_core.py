@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from multidict import MultiDict
 
 from edge.cache_key import cache_key
 from edge.freshness import Freshness, freshness
+from edge.edge_object import EdgeObject, edge_object
 from edge.memory_cache import ENTRY_OVERHEAD, MemoryCache
 from edge.single_flight import SingleFlight
+from edge.upstream import UpstreamResponse
+from origin.hls_directives import parse_directives
 
 # ------------------------------------------------------------------------- Cache-Control
 
@@ -42,46 +46,60 @@ def test_freshness(header, expected):
 # ------------------------------------------------------------------------- cache keys
 
 
+def _key(path: str, query: dict[str, str]) -> str:
+    return cache_key(path, parse_directives(MultiDict(query)))
+
+
 def test_only_delivery_directives_make_a_key():
     path = "/live/s/source/index.m3u8"
-    assert cache_key(path, {}) == path
-    assert cache_key(path, {"token": "abc", "cb": "1"}) == path
-    blocking = cache_key(path, {"_HLS_part": "2", "token": "x", "_HLS_msn": "7"})
+    assert _key(path, {}) == path
+    assert _key(path, {"token": "abc", "cb": "1"}) == path
+    blocking = _key(path, {"_HLS_part": "2", "token": "x", "_HLS_msn": "7"})
     assert blocking == f"{path}?_HLS_msn=7&_HLS_part=2"
-    assert cache_key(path, {"_HLS_msn": "7", "_HLS_part": "2", "_HLS_skip": "YES"}) != blocking
+    assert _key(path, {"_HLS_msn": "7", "_HLS_part": "2", "_HLS_skip": "YES"}) != blocking
 
 
 # ------------------------------------------------------------------------- LRU by bytes
 
-FRESH = Freshness(True, 10, 0)
+
+def _object(body: bytes, rules: str = "max-age=10", now: float = 0) -> EdgeObject:
+    headers = (("Content-Type", "x"), ("Cache-Control", rules))
+    return edge_object(UpstreamResponse(200, headers, body), now)
 
 
 def test_least_recently_used_goes_first_when_the_byte_budget_is_full():
     cache = MemoryCache(max_bytes=3 * (1000 + ENTRY_OVERHEAD))
     for key in "abc":
-        assert cache.store(key, 200, (), b"x" * 1000, FRESH, now=0)
+        assert cache.store(key, _object(b"x" * 1000), now=0)
     assert cache.fresh("a", now=1) is not None  # "a" is now the most recent
-    cache.store("d", 200, (), b"x" * 1000, FRESH, now=1)
+    cache.store("d", _object(b"x" * 1000), now=1)
     assert cache.fresh("b", now=1) is None and cache.fresh("a", now=1) is not None
     assert len(cache) == 3 and cache.size_bytes == 3 * (1000 + ENTRY_OVERHEAD)
 
 
 def test_too_big_or_unstorable_responses_are_not_kept():
     cache = MemoryCache(max_bytes=10_000)
-    assert not cache.store("big", 200, (), b"x" * 10_000, FRESH, now=0)
-    assert not cache.store("private", 200, (), b"x", Freshness(False, 0, 0), now=0)
-    assert not cache.store("no-cache", 200, (), b"x", Freshness(True, 0, 0), now=0)
+    assert not cache.store("big", _object(b"x" * 10_000), now=0)
+    assert not cache.store("private", _object(b"x", "private, max-age=60"), now=0)
+    assert not cache.store("no-cache", _object(b"x", "no-cache"), now=0)
     assert len(cache) == 0
 
 
 def test_expiry_and_stale_if_error():
     cache = MemoryCache(max_bytes=100_000)
-    cache.store("p", 200, (("Content-Type", "x"),), b"body", Freshness(True, 2, 60), now=100)
+    cache.store("p", _object(b"body", "max-age=2, stale-if-error=60", now=100), now=100)
     assert cache.fresh("p", now=101.9).body == b"body"
     assert cache.fresh("p", now=102) is None
     assert cache.stale("p", now=161).body == b"body"
     assert cache.stale("p", now=162) is None
-    assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_cdn_cache_control_outranks_cache_control_and_stays_at_the_edge():
+    rules = (("Cache-Control", "private, max-age=60"), ("CDN-Cache-Control", "max-age=30"),
+             ("Tributary-Access", "token"))
+    kept = edge_object(UpstreamResponse(200, rules, b"x"), now=0)
+    assert kept.storable and kept.fresh_until == 30 and kept.restricted
+    assert dict(kept.headers) == {"Cache-Control": "private, max-age=60"}
 
 
 # ------------------------------------------------------------------------- request collapsing

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
 import m3u8
 import pytest
-from aiohttp import web
 
-from edge.app import create_edge_app
-from edge.memory_cache import MemoryCache
-from edge.proxy import EdgeProxy
 from edge.upstream import Origins
+from tests.support.edges import edge_factory
 from tests.support.ffmpeg import Source, start_publish
 from tests.support.llhls import all_parts, wait_playlist
 from tests.support.nodes import node_factory
@@ -36,16 +32,9 @@ async def live_node(services, tmp_path):
 @pytest.fixture
 async def edge(live_node) -> AsyncIterator[tuple[str, Origins]]:
     node, _ = live_node
-    async with aiohttp.ClientSession() as upstream:
-        origins = Origins([node.http], upstream, timeout=15)
-        runner = web.AppRunner(create_edge_app(EdgeProxy(origins, MemoryCache(64 << 20))))
-        await runner.setup()
-        sock = socket.create_server(("127.0.0.1", 0))
-        await web.SockSite(runner, sock).start()
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}", origins
-        finally:
-            await runner.cleanup()
+    async with edge_factory(node.node.settings.data_dir) as start:
+        running = await start([node.http], upstream_timeout=15)
+        yield running.http, running.origins
 
 
 async def test_a_thousand_viewers_of_one_segment_make_one_origin_fetch(live_node, edge, http):

@@ -1,0 +1,41 @@
+"""``GET /healthz`` (the process is alive and serving) and ``GET /readyz`` (what it depends on
+answers), on every role, for load balancers, orchestrators and edges choosing an origin.
+
+``/readyz`` runs the role's own checks; each returns a problem to report or ``None``. A check
+that hangs counts as a problem after ``CHECK_TIMEOUT``, so a probe never outwaits its prober.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import hdrs, web
+
+Check = Callable[[], Awaitable[str | None]]
+CHECK_TIMEOUT = 2.0
+_NO_STORE = {hdrs.CACHE_CONTROL: "no-store", hdrs.CONTENT_TYPE: "text/plain"}
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n", headers=_NO_STORE)
+
+
+async def _run(check: Check) -> str | None:
+    try:
+        return await asyncio.wait_for(check(), CHECK_TIMEOUT)
+    except asyncio.TimeoutError:
+        return f"{getattr(check, '__name__', 'a check')} did not answer within {CHECK_TIMEOUT:g} s"
+    except Exception as exc:  # a failing dependency is exactly what this reports
+        return f"{getattr(check, '__name__', 'a check')}: {exc!r}"
+
+
+def add_health_routes(app: web.Application, checks: Sequence[Check] = ()) -> None:
+    async def readyz(request: web.Request) -> web.Response:
+        problems = [p for p in await asyncio.gather(*(_run(check) for check in checks)) if p]
+        if problems:
+            return web.Response(status=503, text="\n".join(problems) + "\n", headers=_NO_STORE)
+        return web.Response(text="ready\n", headers=_NO_STORE)
+
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", readyz)
