@@ -41,11 +41,13 @@ from packager.live.names import parse_media_name
 from vod.storage import ObjectNotFound, Storage
 
 JPEG_TYPE = "image/jpeg"
-PLAYLIST_MAX_AGE = 60
-"""Seconds a playlist may be cached: a VOD's never changes, but its privacy may."""
+PLAYLIST_CACHING = "max-age=60, stale-if-error=86400"
+"""A VOD's playlist never changes but its privacy may: caches ask again after a minute, and
+edges keep serving it for a day when no origin answers (RFC 5861)."""
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+"""Media fetched with a token: immutable, but no shared cache should keep it..."""
 EDGE_IMMUTABLE = "max-age=31536000, immutable"
-"""Media fetched with a token: immutable, but no shared cache should keep it."""
+"""...except an edge, which checks every viewer's token itself (origin.edge_access)."""
 
 
 FindVideo = Callable[[str], Awaitable[StoredVideo | None]]
@@ -134,8 +136,8 @@ class _VodHandlers:
             body=text.encode(),
             headers={
                 hdrs.CONTENT_TYPE: PLAYLIST_TYPE,
-                hdrs.CACHE_CONTROL: f"{privacy}, max-age={PLAYLIST_MAX_AGE}",
-                **_access_headers(grant, f"max-age={PLAYLIST_MAX_AGE}"),
+                hdrs.CACHE_CONTROL: f"{privacy}, {PLAYLIST_CACHING}",
+                **_access_headers(grant, PLAYLIST_CACHING),
                 **CORS,
             },
         )

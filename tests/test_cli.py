@@ -10,7 +10,10 @@ import signal
 import socket
 import sys
 
+import aiohttp
+
 from tests.support.ffmpeg import Source, publish, start_publish
+from tests.support.nodes import node_factory
 
 BANNER_KEY = re.compile(r"Stream Key: (trb_\S+)")
 BANNER_RTMP = re.compile(r"Server:\s+(rtmp://\S+)")
@@ -111,3 +114,52 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def test_serve_edge_in_front_of_an_origin(services, tmp_path):
+    """The edge role: no database, no Redis; it proxies the origin and checks the same tokens."""
+    async with node_factory(services, tmp_path / "origin") as start:
+        origin = await start()
+        env = cli_env(tmp_path) | {
+            "TRIBUTARY_EDGE__ORIGINS": json.dumps([origin.http]),
+            "TRIBUTARY_EDGE__HOST": "127.0.0.1",
+            "TRIBUTARY_EDGE__PORT": str(free_port()),
+            "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",  # an edge never connects
+        }
+        edge = f"http://127.0.0.1:{env['TRIBUTARY_EDGE__PORT']}"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tributary", "serve", "edge",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with aiohttp.ClientSession() as http:
+                ready = await poll_status(http, f"{edge}/readyz")
+                assert ready == 200
+                async with http.get(f"{edge}/live/offline/master.m3u8") as response:
+                    assert response.status == 404  # the origin's answer, passed on
+                    assert b"is not live" in await response.read()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert b"edge.started" in err
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tributary", "serve", "edge",
+        env=cli_env(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2 and b"an edge needs origins" in err
+
+
+async def poll_status(http: aiohttp.ClientSession, url: str, timeout: float = 60) -> int:
+    """The first answer ``url`` gives once something listens there."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            async with http.get(url) as response:
+                return response.status
+        except aiohttp.ClientConnectionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)

@@ -11,22 +11,7 @@ import pytest
 
 from edge.upstream import Origins
 from tests.support.edges import edge_factory
-from tests.support.ffmpeg import Source, start_publish
 from tests.support.llhls import all_parts, wait_playlist
-from tests.support.nodes import node_factory
-
-
-@pytest.fixture
-async def live_node(services, tmp_path):
-    async with node_factory(services, tmp_path) as start:
-        node = await start()
-        name, key = await node.new_stream()
-        pusher = await start_publish(f"{node.rtmp}/{key}", Source(seconds=30))
-        try:
-            yield node, name
-        finally:
-            pusher.kill()
-            await pusher.wait()
 
 
 @pytest.fixture
@@ -61,6 +46,8 @@ async def test_a_thousand_viewers_of_one_segment_make_one_origin_fetch(live_node
 
 
 async def test_viewers_blocking_on_the_next_part_share_one_held_origin_request(live_node, edge, http):
+    """500 viewers reload blocking on the next part (half with ``_HLS_skip``) and 500 more ask
+    for the preload-hinted part: three origin requests in all, everyone answered together."""
     _, name = live_node
     edge_url, origins = edge
     playlist_url = f"{edge_url}/live/{name}/source/index.m3u8"
@@ -68,17 +55,24 @@ async def test_viewers_blocking_on_the_next_part_share_one_held_origin_request(l
     last = all_parts(playlist)[-1]
     msn = playlist.media_sequence + len(playlist.segments) - 1
     index = [p.uri for p in playlist.segments[-1].parts].index(last.uri)
-    params = {"_HLS_msn": str(msn), "_HLS_part": str(index + 1)}
+    blocking = {"_HLS_msn": str(msn), "_HLS_part": str(index + 1)}
+    hinted_url = f"{edge_url}/live/{name}/source/{playlist.preload_hint.uri}"
 
-    async def block(client: aiohttp.ClientSession) -> str:
-        async with client.get(playlist_url, params=params) as response:
+    async def get(client: aiohttp.ClientSession, url: str, params: dict[str, str]) -> bytes:
+        async with client.get(url, params=params) as response:
             assert response.status == 200
-            return await response.text()
+            return await response.read()
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as viewers:
         before = origins.fetches
-        answers = await asyncio.gather(*(block(viewers) for _ in range(300)))
-    assert len(set(answers)) == 1
-    assert origins.fetches - before == 1
-    newest = all_parts(m3u8.loads(answers[0]))[-1]
-    assert newest.uri != last.uri
+        requests = [
+            *(get(viewers, playlist_url, blocking) for _ in range(250)),
+            *(get(viewers, playlist_url, {**blocking, "_HLS_skip": "YES"}) for _ in range(250)),
+            *(get(viewers, hinted_url, {"viewer": str(i)}) for i in range(500)),
+        ]
+        answers = await asyncio.gather(*requests)
+    assert origins.fetches - before == 3
+    plain, skipping, parts = set(answers[:250]), set(answers[250:500]), set(answers[500:])
+    assert len(plain) == len(skipping) == len(parts) == 1
+    newest = all_parts(m3u8.loads(plain.pop().decode()))[-1]
+    assert newest.uri != last.uri and newest.uri == playlist.preload_hint.uri

@@ -4,17 +4,14 @@ ranges, the catalog's access rule with playback tokens, and hostile requests (al
 from __future__ import annotations
 
 import time
-import uuid
 from urllib.parse import urljoin
 
 import m3u8
 import pytest
-import yarl
 
 from catalog import playback_tokens
-from catalog.live_streams import LiveStreamCatalog
-from packager.live.window import SegmentInfo, VariantInfo
-from tests.support.api_client import Account, Api
+from tests.support.api_client import Api
+from tests.support.recorded_videos import get, recorded_video
 from tests.vod.media import fmp4_segments
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -25,44 +22,13 @@ def media() -> tuple[bytes, list[bytes]]:
     return fmp4_segments(seconds=3, size=(320, 180))
 
 
-async def recorded_video(api: Api, recorder, media, privacy: str = "public") -> tuple[str, Account]:
-    """A creator's stream, recorded (three segments) and published; its public id and owner."""
-    owner = await api.register(creator=True)
-    name = f"v{uuid.uuid4().hex[:12]}"
-    assert (await api.call("POST", "/live-streams", json={"name": name}, account=owner)).status == 201
-    stream = await LiveStreamCatalog(api.node.node.pool).by_name(name)
-    recording = recorder.start(stream)
-    rendition = recording.rendition("source")
-    init, segments = media
-    rendition.init_added(5, init)
-    for msn, data in enumerate(segments, start=50):
-        info = SegmentInfo(msn=msn, duration=1.0, program_date_time=time.time(), init_id=5,
-                           discontinuity=False, complete=True, parts=())
-        rendition.segment_completed(info, data)
-    await recording.finish(
-        [VariantInfo(name="source", codecs="avc1.64000d", bandwidth=1, width=320, height=180)])
-    items = (await api.call("GET", f"/channels/{owner.channel}/videos", account=owner)).body["items"]
-    public_id = items[0]["id"]
-    if privacy != "public":
-        got = await api.call("PATCH", f"/videos/{public_id}", json={"privacy": privacy}, account=owner)
-        assert got.status == 200
-    return public_id, owner
-
-
-async def get(api: Api, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-              raw: bool = False):
-    """Status, body and headers; ``raw`` sends the path exactly as written (no normalising)."""
-    target = yarl.URL(url, encoded=True) if raw else url
-    async with api.session.request(method, target, headers=headers or {}) as resp:
-        return resp.status, await resp.read(), resp.headers
-
-
 async def test_a_public_video_plays_from_storage(api, vod_node, recorder, media):
     public_id, owner = await recorded_video(api, recorder, media)
     video = (await api.call("GET", f"/videos/{public_id}")).body
     status, body, headers = await get(api, video["playback_url"])
     assert status == 200 and headers["Content-Type"] == PLAYLIST_TYPE
-    assert headers["Cache-Control"] == "public, max-age=60" and headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Cache-Control"] == "public, max-age=60, stale-if-error=86400"
+    assert headers["Access-Control-Allow-Origin"] == "*"
     master = m3u8.loads(body.decode())
     media_url = urljoin(video["playback_url"], master.playlists[0].uri)
     status, body, _ = await get(api, media_url)
@@ -166,7 +132,7 @@ async def test_unlisted_and_private_videos_play_with_a_playback_token(api, vod_n
 async def plays_with(api: Api, master_url: str, token: str) -> None:
     """Every URI the playlists list carries the token and answers, privately cacheable."""
     status, body, headers = await get(api, master_url)
-    assert status == 200 and headers["Cache-Control"] == "private, max-age=60"
+    assert status == 200 and headers["Cache-Control"] == "private, max-age=60, stale-if-error=86400"
     master = m3u8.loads(body.decode())
     media_url = urljoin(master_url, master.playlists[0].uri)
     assert media_url.endswith(f"?token={token}")
