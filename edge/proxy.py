@@ -22,7 +22,7 @@ from edge.memory_cache import MemoryCache
 from edge.metrics import BYTES_SERVED, CACHE_BYTES, CACHE_ENTRIES, COLLAPSED, LATENCY, REQUESTS
 from edge.responses import respond
 from edge.single_flight import SingleFlight
-from edge.upstream import ObjectTooLarge, OriginMap, UpstreamResponse, UpstreamUnavailable
+from edge.upstream import ObjectTooLarge, OriginMap, Origins, UpstreamResponse, UpstreamUnavailable
 from origin.edge_access import EDGE_TOKEN
 from origin.hls_directives import DirectiveError, parse_directives
 from origin.http_common import http_error
@@ -93,7 +93,9 @@ class EdgeProxy:
             REQUESTS.labels("denied").inc()
             raise http_error(web.HTTPForbidden, str(denied)) from None
 
-    async def _object(self, key: str, match: Mapping[str, str]) -> tuple[EdgeObject, str]:
+    async def _object(self, path_key: str, match: Mapping[str, str]) -> tuple[EdgeObject, str]:
+        origins = self._origins.for_stream(match.get("stream"))
+        key = _scoped(path_key, origins.preferred(), match)
         now = time.monotonic()
         hit = self._cache.fresh(key, now)
         if hit is not None:
@@ -106,27 +108,31 @@ class EdgeProxy:
         if self._flights.is_flying(key):
             COLLAPSED.inc()
         try:
-            fetched = await self._flights.run(key, lambda: self._fetch(key, match))
-        except UpstreamUnavailable:
-            stale = self._cache.stale(key, time.monotonic())
-            if stale is None:
-                raise http_error(web.HTTPBadGateway, "no origin answered") from None
-            return stale, "stale"
+            fetched = await self._flights.run(key, lambda: self._fetch(path_key, origins, match))
+        except UpstreamUnavailable as failed:
+            now = time.monotonic()
+            stale = self._cache.stale(key, now)
+            if stale is not None:
+                return stale, "stale"
+            if failed.last is not None:  # an origin's own answer (a 503 saying why): pass it on
+                return edge_object(failed.last, now), "miss"
+            raise http_error(web.HTTPBadGateway, "no origin answered") from None
         except ObjectTooLarge as too_large:
             raise http_error(web.HTTPBadGateway, f"the object is too large: {too_large}") from None
         return fetched, "storage" if fetched.from_storage else "miss"
 
-    async def _fetch(self, key: str, match: Mapping[str, str]) -> EdgeObject:
+    async def _fetch(self, path_key: str, origins: Origins, match: Mapping[str, str]) -> EdgeObject:
         video = match.get("video")
         headers = {EDGE_TOKEN: self._access.edge_token(video)} if video is not None else None
-        origins = self._origins.for_stream(match.get("stream"))
         try:
-            obj = edge_object(await origins.fetch(key, headers), time.monotonic())
+            response = await origins.fetch(path_key, headers)
+            obj = edge_object(response, time.monotonic())
+            key = _scoped(path_key, response.origin, match)
         except UpstreamUnavailable:
             stored = await self._from_storage(match)
             if stored is None:
                 raise
-            obj = stored
+            obj, key = stored, path_key
         now = time.monotonic()
         if video is not None:
             self._access.learn(video, obj)
@@ -148,6 +154,13 @@ class EdgeProxy:
             CACHE_BYTES.labels("memory").set(self._cache.size_bytes)
             CACHE_ENTRIES.labels("memory").set(len(self._cache))
         return kept
+
+
+def _scoped(path_key: str, origin: str, match: Mapping[str, str]) -> str:
+    """Live objects are cached per origin. Two origins fed the same stream carry the same media
+    under different numbers (each numbers from its own clock), so a name cached from one must
+    never answer for the other after a failover. VOD objects are the same everywhere."""
+    return origin + path_key if "stream" in match else path_key
 
 
 def _is_vod_media(match: Mapping[str, str]) -> bool:

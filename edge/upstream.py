@@ -1,10 +1,12 @@
 """The origins an edge fetches from, in order of preference, passing over those that are down.
 
-An origin is down after a connection error, a timeout or a 5xx (the next one is tried at once,
-so a viewer sees a short delay rather than an error) or a failed health check
+An origin is down after a connection error, a timeout or a 500/502/504 (the next one is tried
+at once, so a viewer sees a short delay rather than an error) or a failed health check
 (:mod:`edge.health`), and is passed over for ``retry_after`` seconds or until a health check
 finds it well. When every origin is down they are all tried anyway rather than failing
-outright. A 4xx is the origin's answer (a part that does not exist), not a failure.
+outright. A 503 is an origin's answer about one request (the stream has no media yet, a
+blocking reload timed out): the next origin is asked, but the origin is not marked down, and
+when nobody does better the 503 itself is passed on. A 4xx is an answer, not a failure.
 """
 
 from __future__ import annotations
@@ -32,13 +34,19 @@ class UpstreamResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    origin: str = ""
+    """Which origin answered (empty for object storage)."""
 
     def header(self, name: str) -> str | None:
         return next((value for key, value in self.headers if key.lower() == name.lower()), None)
 
 
 class UpstreamUnavailable(Exception):
-    """No origin answered."""
+    """No origin answered usefully; ``last`` is the last 5xx one of them sent, if any."""
+
+    def __init__(self, message: str, last: UpstreamResponse | None = None) -> None:
+        super().__init__(message)
+        self.last = last
 
 
 class ObjectTooLarge(Exception):
@@ -82,29 +90,42 @@ class Origins:
         self.fetches = 0
         self.errors = 0
 
+    def preferred(self) -> str:
+        """The origin a request goes to first: the first one that is up."""
+        now = time.monotonic()
+        return next((url for url in self.urls if self._health.is_up(url, now)), self.urls[0])
+
     async def fetch(
         self, path_qs: str, headers: Mapping[str, str] | None = None
     ) -> UpstreamResponse:
         now = time.monotonic()
         up = [url for url in self.urls if self._health.is_up(url, now)]
+        last: UpstreamResponse | None = None
         for url in up + [url for url in self.urls if url not in up]:
             self.fetches += 1
             ORIGIN_FETCHES.labels(url).inc()
             try:
-                response = await self._get(url + path_qs, headers)
-                if response.status < 500:
-                    return response
-                error = f"HTTP {response.status}"
+                response = await self._get(url, path_qs, headers)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                error = repr(exc)
-            self.errors += 1
-            UPSTREAM_ERRORS.labels(url).inc()
-            self._health.failed(url)
-            log.warning("edge.origin_failed", origin=url, path=path_qs, error=error)
-        raise UpstreamUnavailable(f"no origin answered {path_qs}")
+                self._failed(url, path_qs, repr(exc))
+                continue
+            if response.status < 500:
+                return response
+            last = response
+            if response.status != 503:
+                self._failed(url, path_qs, f"HTTP {response.status}")
+        raise UpstreamUnavailable(f"no origin answered {path_qs}", last)
 
-    async def _get(self, url: str, headers: Mapping[str, str] | None) -> UpstreamResponse:
-        async with self._session.get(url, headers=headers, timeout=self._timeout) as response:
+    def _failed(self, url: str, path_qs: str, error: str) -> None:
+        self.errors += 1
+        UPSTREAM_ERRORS.labels(url).inc()
+        self._health.failed(url)
+        log.warning("edge.origin_failed", origin=url, path=path_qs, error=error)
+
+    async def _get(
+        self, origin: str, path_qs: str, headers: Mapping[str, str] | None
+    ) -> UpstreamResponse:
+        async with self._session.get(origin + path_qs, headers=headers, timeout=self._timeout) as response:
             if (response.content_length or 0) > self._max_bytes:
                 raise ObjectTooLarge(f"{response.content_length} bytes")
             body = bytearray()
@@ -113,7 +134,7 @@ class Origins:
                 if len(body) > self._max_bytes:
                     raise ObjectTooLarge(f"more than {self._max_bytes} bytes")
             kept = tuple((name, response.headers[name]) for name in PASSED_HEADERS if name in response.headers)
-            return UpstreamResponse(response.status, kept, bytes(body))
+            return UpstreamResponse(response.status, kept, bytes(body), origin)
 
 
 class OriginMap:

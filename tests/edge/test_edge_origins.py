@@ -22,6 +22,7 @@ from tests.support.edges import edge_factory
 from tests.support.nodes import node_factory
 from tests.support.recorded_videos import get, recorded_video
 from tests.vod.media import fmp4_segments
+from origin.http_common import http_error
 from tributary.health_endpoints import add_health_routes
 from vod.recording import Recorder
 from vod.storage import open_storage
@@ -142,3 +143,32 @@ async def until(condition, timeout: float = 5) -> None:
         await asyncio.sleep(0.02)
 
 
+
+
+async def test_a_503_is_an_answer_not_an_outage(http, tmp_path):
+    """An origin's 503 about one request ("no media yet", a blocking reload that timed out) is
+    passed on with its Retry-After and leaves the origin in rotation for everything else."""
+    app = web.Application()
+
+    async def starting(request: web.Request) -> web.Response:
+        raise http_error(web.HTTPServiceUnavailable, "the stream has no media yet", {"Retry-After": "1"})
+
+    async def live(request: web.Request) -> web.Response:
+        return web.Response(text="#EXTM3U\n", headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/live/starting/master.m3u8", starting)
+    app.router.add_get("/live/up/master.m3u8", live)
+    add_health_routes(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.create_server(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    try:
+        async with edge_factory(tmp_path) as start:
+            edge = await start([f"http://127.0.0.1:{sock.getsockname()[1]}"])
+            status, body, headers = await get(http, f"{edge.http}/live/starting/master.m3u8")
+            assert status == 503 and headers["Retry-After"] == "1" and b"no media yet" in body
+            status, _, _ = await get(http, f"{edge.http}/live/up/master.m3u8")
+            assert status == 200 and edge.origins.errors == 0
+    finally:
+        await runner.cleanup()
