@@ -19,9 +19,11 @@ from edge.disk_cache import DiskTier
 from edge.health import HealthChecker
 from edge.memory_cache import MemoryCache
 from edge.proxy import EdgeProxy
+from edge.storage_fallback import StorageFallback
 from edge.upstream import OriginHealth, OriginMap, Origins
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
+from vod.storage import Storage, open_storage
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +38,7 @@ class EdgeNode:
         self._session: aiohttp.ClientSession | None = None
         self._health: HealthChecker | None = None
         self._disk: DiskTier | None = None
+        self._storage: Storage | None = None
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> int:
@@ -69,11 +72,16 @@ class EdgeNode:
         self._health.start()
         if e.disk_cache_dir is not None:
             self._disk = DiskTier(e.disk_cache_dir, e.disk_cache_bytes)
+        fallback = None
+        if e.storage_fallback:
+            self._storage = await open_storage(s.storage, s.data_dir)
+            fallback = StorageFallback(self._storage, max_bytes=e.max_object_bytes)
         self.proxy = EdgeProxy(
             origin_map,
             MemoryCache(e.cache_bytes),
             derive_key(load_secret_key(s), PLAYBACK_TOKENS),
             disk=self._disk,
+            storage_fallback=fallback,
         )
 
         async def origin_reachable() -> str | None:
@@ -101,6 +109,9 @@ class EdgeNode:
         if self._disk is not None:
             await self._disk.close()
             self._disk = None
+        if self._storage is not None:
+            await self._storage.close()
+            self._storage = None
         if self._session is not None:
             await self._session.close()
             self._session = None

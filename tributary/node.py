@@ -39,8 +39,9 @@ from tributary.health_endpoints import add_health_routes
 from tributary.metrics_endpoint import add_metrics_route
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
+from vod.playback_manifest import PlaybackManifests
 from vod.recording import Recorder
-from vod.storage import open_storage
+from vod.storage import Storage, open_storage
 from web.routes import add_web_routes
 
 log = structlog.get_logger(__name__)
@@ -90,6 +91,7 @@ class Node:
         self.api: ApiContext | None = None
         self.registry = LiveRegistry(settings.live)
         self.recorder: Recorder | None = None
+        self.storage: Storage | None = None
         self.rtmp: RtmpServer | None = None
         self.whip: WhipServer | None = None
         self._runner: web.AppRunner | None = None
@@ -134,7 +136,7 @@ class Node:
         await self.redis.ping()
         self._leases = PublishLeases(self.redis, self.node_id)
         assert self.pool is not None
-        storage = open_storage(s.storage, s.data_dir)
+        storage = self.storage = await open_storage(s.storage, s.data_dir)
         recordings = Recordings(self.pool)
         self.recorder = Recorder(storage, recordings, queue_bytes=s.storage.write_queue_bytes)
 
@@ -163,6 +165,7 @@ class Node:
             secret_key=load_secret_key(s),
             public_urls=self.public_urls,
             live_now=self.registry.live_names,
+            playback_change=PlaybackManifests(storage, recordings).changing,
         )
         add_vod_routes(app, storage, recordings.stored_video, self.api.playback_key)
         app.add_subapp(API_PREFIX, create_api(self.api))
@@ -251,6 +254,9 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.storage is not None:  # after the registry: closing streams finish recordings
+            await self.storage.close()
+            self.storage = None
         if self.redis is not None:
             await self.redis.aclose(close_connection_pool=True)
             self.redis = None

@@ -15,7 +15,15 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import limits
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -136,10 +144,54 @@ class ApiSettings(_Section):
         return value
 
 
+S3_MIN_PART_SIZE = 5 * 1024 * 1024
+"""S3 refuses smaller multipart parts (all but the last)."""
+
+
+class S3Settings(_Section):
+    """Object storage through the S3 API: AWS, or any S3-compatible store via ``endpoint_url``.
+
+    Credentials left unset come from botocore's usual chain (environment, ~/.aws, instance
+    role), so a node on AWS needs none in its settings.
+    """
+
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    prefix: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]*/)*$",
+        description="Put before every key so several deployments can share a bucket: empty, or "
+        "segments ending in '/' (tributary/).",
+    )
+    endpoint_url: str | None = Field(None, description="Unset: AWS's endpoint for the region.")
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        "auto", description="`path` for stores without per-bucket host names (MinIO on one host)."
+    )
+    multipart_threshold: int = Field(
+        8 * 1024 * 1024, ge=S3_MIN_PART_SIZE, description="Objects this large go up in parts."
+    )
+    multipart_part_size: int = Field(8 * 1024 * 1024, ge=S3_MIN_PART_SIZE, le=5 * 1024**3)
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect before a retry.")
+    read_timeout: float = Field(30.0, gt=0, description="Seconds a socket may stay silent.")
+    attempts: int = Field(
+        3, ge=1, le=20, description="Tries per request (throttling, 5xx, timeouts), backing off."
+    )
+    max_connections: int = Field(64, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _key_pair(self) -> S3Settings:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("set access_key_id and secret_access_key together, or neither")
+        return self
+
+
 class StorageSettings(_Section):
-    """Where recordings (and, later, uploads) are kept: the local disk for now."""
+    """Where recordings (and, later, uploads) are kept: S3 when ``s3`` is set, else local disk."""
 
     local_root: Path | None = Field(None, description="Storage directory; unset: <data_dir>/storage.")
+    s3: S3Settings | None = Field(None, description="Object storage instead of the local disk.")
     write_queue_bytes: int = Field(
         64 * 1024 * 1024,
         ge=1024 * 1024,

@@ -1,14 +1,17 @@
 """What every route module may use, built once per API application.
 
-The node hands over its pool, its Redis client, the signing secret and two callables (the
+The node hands over its pool, its Redis client, the signing secret and three callables (the
 public URLs, known once it listens; the names of streams live right now, from the packager's
-registry). Route modules keep their own data-access objects under their own ``web.AppKey``;
+registry; a wrapper for changes to who may play a video, which keeps the playback manifests
+edges read from storage in step, ``vod/playback_manifest.py``: the catalog never imports
+storage). Route modules keep their own data-access objects under their own ``web.AppKey``;
 only things several modules share live here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
 import asyncpg
@@ -46,6 +49,14 @@ class PublicUrls:
         return f"{self.http}/vod/{public_id}/thumb{thumbnail_id}.jpg"
 
 
+PlaybackChange = Callable[[str], AbstractAsyncContextManager[object]]
+"""``async with playback_change(public_id):`` around a change to a video's privacy or existence."""
+
+
+def _no_playback_manifests(public_id: str) -> AbstractAsyncContextManager[object]:
+    return nullcontext()
+
+
 @dataclass(frozen=True, slots=True)
 class ApiContext:
     settings: ApiSettings
@@ -56,6 +67,8 @@ class ApiContext:
     rate_limits: RateLimits
     public_urls: Callable[[], PublicUrls]
     live_now: Callable[[], Iterable[str]]
+    playback_change: PlaybackChange = _no_playback_manifests
+    """The default serves an API built without storage (the OpenAPI document alone)."""
 
     @classmethod
     def create(
@@ -67,6 +80,7 @@ class ApiContext:
         secret_key: bytes,
         public_urls: Callable[[], PublicUrls],
         live_now: Callable[[], Iterable[str]],
+        playback_change: PlaybackChange,
     ) -> ApiContext:
         return cls(
             settings=settings,
@@ -81,6 +95,7 @@ class ApiContext:
             rate_limits=RateLimits(redis_client, auth=settings.auth_rate, write=settings.write_rate),
             public_urls=public_urls,
             live_now=live_now,
+            playback_change=playback_change,
         )
 
 

@@ -6,6 +6,9 @@ exactly like one that does not exist; one they may watch but not manage answers 
 change. Creating a video records its metadata with status ``uploading``; the upload and the
 processing that follow report progress through :meth:`catalog.videos.Videos.set_status`.
 
+Changes to a video's privacy and its deletion run inside the context's ``playback_change``,
+which keeps what edges read from storage (:mod:`vod.playback_manifest`) in step.
+
 A playback token is issued for a ready video the caller may watch. ``bind_viewer=true`` binds
 it to the caller's account, for edges that know the viewer; the format is in
 :mod:`catalog.playback_tokens`.
@@ -14,6 +17,7 @@ it to the caller's account, for edges that know the viewer; the format is in
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -215,8 +219,11 @@ class VideoView(ApiView):
         """
         video = await _managed_video(self.request, video_id)
         edit = VideoChanges(**changes.model_dump(exclude_none=True))
+        touches_playback = changes.privacy is not None
+        around = self.ctx.playback_change(video.public_id) if touches_playback else nullcontext()
         try:
-            updated = await _videos(self.request).update(video.id, edit)
+            async with around:
+                updated = await _videos(self.request).update(video.id, edit)
         except UnknownThumbnail as exc:
             detail = [{"in": "body", "loc": ["thumbnail_id"], "msg": str(exc), "type": "unknown_thumbnail"}]
             raise ApiError(422, "validation_error", detail) from None
@@ -231,7 +238,9 @@ class VideoView(ApiView):
         Security: bearer
         """
         video = await _managed_video(self.request, video_id)
-        if not await _videos(self.request).delete(video.id):
+        async with self.ctx.playback_change(video.public_id):
+            deleted = await _videos(self.request).delete(video.id)
+        if not deleted:
             raise not_found("video")
         return web.Response(status=204)
 

@@ -74,5 +74,6 @@ async def test_viewers_blocking_on_the_next_part_share_one_held_origin_request(l
     assert origins.fetches - before == 3
     plain, skipping, parts = set(answers[:250]), set(answers[250:500]), set(answers[500:])
     assert len(plain) == len(skipping) == len(parts) == 1
-    newest = all_parts(m3u8.loads(plain.pop().decode()))[-1]
-    assert newest.uri != last.uri and newest.uri == playlist.preload_hint.uri
+    # Held until the hinted part existed (on a busy machine a later one may exist too).
+    listed = [part.uri for part in all_parts(m3u8.loads(plain.pop().decode()))]
+    assert playlist.preload_hint.uri in listed

@@ -25,7 +25,6 @@ from tests.vod.media import fmp4_segments
 from origin.http_common import http_error
 from tributary.health_endpoints import add_health_routes
 from vod.recording import Recorder
-from vod.storage import open_storage
 
 
 @pytest.fixture
@@ -77,8 +76,7 @@ async def test_stale_if_error_when_every_origin_is_gone(services, tmp_path, monk
     async with node_factory(services, tmp_path) as start_node:
         origin = await start_node()
         settings = origin.node.settings
-        recorder = Recorder(open_storage(settings.storage, settings.data_dir),
-                            Recordings(origin.node.pool), queue_bytes=1 << 26)
+        recorder = Recorder(origin.node.storage, Recordings(origin.node.pool), queue_bytes=1 << 26)
         api = Api(http, origin.api, origin)
         public_id, _ = await recorded_video(api, recorder, fmp4_segments(seconds=1))
         async with edge_factory(settings.data_dir) as start_edge:

@@ -10,7 +10,7 @@ from typing import Any
 
 from edge.node import EdgeNode
 from edge.upstream import Origins
-from tributary.settings import EdgeSettings, Settings
+from tributary.settings import EdgeSettings, Settings, StorageSettings
 
 
 class RunningEdge:
@@ -30,12 +30,17 @@ EdgeFactory = Callable[..., Awaitable[RunningEdge]]
 
 @asynccontextmanager
 async def edge_factory(data_dir: Path) -> AsyncIterator[EdgeFactory]:
-    """``start(origins, **edge_settings)``; ``data_dir`` is the origin's, for its secret key."""
+    """``start(origins, storage=None, **edge_settings)``; ``data_dir`` is the origin's, for its
+    secret key, and (unless ``storage`` says otherwise) its local storage, which an edge with
+    ``storage_fallback=True`` then reads."""
     started: list[EdgeNode] = []
 
-    async def start(origins: Sequence[str], **edge: Any) -> RunningEdge:
+    async def start(
+        origins: Sequence[str], *, storage: StorageSettings | None = None, **edge: Any
+    ) -> RunningEdge:
         settings = Settings(
             data_dir=data_dir,
+            storage=storage or StorageSettings(),
             edge=EdgeSettings(host="127.0.0.1", port=0, origins=list(origins), **edge),
         )
         node = EdgeNode(settings)

@@ -12,8 +12,9 @@ Storage layout of one recording (``{start}`` is the UTC start, to the millisecon
 Media is written as the stream goes, so a crash loses only what was still queued (normally the
 segment being written); the playlists, the poster and the catalog entry come at the end, after
 which media the VOD does not use (renditions left out, segments outside the common range) is
-deleted. Nothing here may break the live side: the packager's calls only queue, and every
-failure at the end is logged (once, with the stream's name) instead of raised.
+deleted and the video's playback manifest (:mod:`vod.playback_manifest`) is written for edges.
+Nothing here may break the live side: the packager's calls only queue, and every failure at the
+end is logged (once, with the stream's name) instead of raised.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from catalog.recordings import NewRecording, Poster, RecordedRendition, Recordin
 from packager.live.llhls_playlist import render_multivariant_playlist
 from packager.live.names import MEDIA_PLAYLIST_NAME, init_name, segment_name
 from packager.live.window import SegmentInfo, VariantInfo
+from vod.playback_manifest import PlaybackManifests
 from vod.recording.playlists import RecordedSegment, align, duration, measured, render_vod_playlist
 from vod.recording.thumbnail import poster_jpeg
 from vod.recording.writer import RecordingWriter
-from vod.storage import Storage
+from vod.storage import Storage, StorageError
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +105,7 @@ class StreamRecording:
         self._stream = stream
         self._storage = storage
         self._recordings = recordings
+        self._manifests = PlaybackManifests(storage, recordings)
         self.started_at = datetime.now(UTC)
         self.prefix = recording_prefix(stream.name, self.started_at)
         self._writer = RecordingWriter(storage, stream.name, queue_bytes)
@@ -146,6 +149,7 @@ class StreamRecording:
             self._new_recording(remeasured, seconds=seconds, master=master, poster=poster)
         )
         await self._prune(keep=_referenced(self.prefix, aligned, master, poster))
+        await self._write_manifest(video.public_id)
         log.info(
             "recording.published",
             stream=self._stream.name,
@@ -166,6 +170,19 @@ class StreamRecording:
         master = f"{self.prefix}/{MULTIVARIANT_PLAYLIST_NAME}"
         await self._storage.put(master, render_multivariant_playlist(variants).encode())
         return master
+
+    async def _write_manifest(self, public_id: str) -> None:
+        """The video's playback manifest, for edges; logged, not raised, if storage refuses:
+        the video plays from origins all the same."""
+        try:
+            await self._manifests.refresh(public_id)
+        except StorageError as exc:
+            log.warning(
+                "recording.playback_manifest_failed",
+                stream=self._stream.name,
+                video=public_id,
+                error=repr(exc),
+            )
 
     def _new_recording(
         self, variants: Sequence[VariantInfo], *, seconds: float, master: str, poster: Poster | None

@@ -1,4 +1,4 @@
-"""Where media is kept: one small async interface (:class:`Storage`), local disk for now."""
+"""Where media is kept: one small async interface (:class:`Storage`), on local disk or in S3."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from vod.storage.base import (
     check_prefix,
 )
 from vod.storage.local import LocalStorage
+from vod.storage.s3 import S3Storage
 
 __all__ = [
     "InvalidKey",
     "LocalStorage",
     "ObjectInfo",
     "ObjectNotFound",
+    "S3Storage",
     "Storage",
     "StorageError",
     "check_key",
@@ -29,6 +31,11 @@ __all__ = [
 ]
 
 
-def open_storage(settings: StorageSettings, data_dir: Path) -> Storage:
-    """The configured backend: local disk under ``settings.local_root`` (or the data directory)."""
+async def open_storage(settings: StorageSettings, data_dir: Path) -> Storage:
+    """The configured backend, ready for use: S3 when ``settings.s3`` is set, else the local disk
+    under ``settings.local_root`` (or the data directory). The caller closes it when done."""
+    if settings.s3 is not None:
+        s3 = S3Storage(settings.s3)
+        await s3.open()
+        return s3
     return LocalStorage(settings.local_root or data_dir / "storage")

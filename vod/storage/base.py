@@ -1,6 +1,6 @@
 """The storage interface every part that keeps media uses: put, get, ranged get, head, list, delete.
 
-S3-shaped on purpose (an S3 implementation follows in a later issue): a flat namespace of
+S3-shaped on purpose (:mod:`vod.storage.s3` is one implementation): a flat namespace of
 objects named by keys, whole-object writes, byte-range reads, prefix listing, idempotent
 deletes. Keys are ``/``-separated names built by the server, never a path a client sent:
 every segment starts with a letter or digit and uses ``[A-Za-z0-9_.-]``, so ``..``, ``.``,
@@ -42,9 +42,14 @@ class ObjectInfo:
 
 def check_key(key: str) -> str:
     """``key`` if it follows the key rules (module docstring), else :class:`InvalidKey`."""
-    if len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
+    if not is_key(key):
         raise InvalidKey(f"not a valid storage key: {key[:100]!r}")
     return key
+
+
+def is_key(key: str) -> bool:
+    """Whether ``key`` follows the key rules: for listings, which skip whatever else is there."""
+    return len(key) <= MAX_KEY_LENGTH and _KEY.fullmatch(key) is not None
 
 
 def check_prefix(prefix: str) -> str:
@@ -79,4 +84,8 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the object; deleting a missing object is not an error (as in S3)."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the backend holds open (connections); the storage is unusable after."""
         ...

@@ -15,7 +15,14 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from vod.storage.base import ObjectInfo, ObjectNotFound, StorageError, check_key, check_prefix
+from vod.storage.base import (
+    ObjectInfo,
+    ObjectNotFound,
+    StorageError,
+    check_key,
+    check_prefix,
+    is_key,
+)
 
 
 @contextlib.contextmanager
@@ -56,6 +63,9 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, self._path(key), key)
 
+    async def close(self) -> None:
+        """Nothing to release: every call opens and closes its own file."""
+
     # Blocking halves, run in worker threads ---------------------------------------------------
 
     @staticmethod
@@ -92,7 +102,7 @@ class LocalStorage:
             relative = Path(parent).relative_to(self.root).as_posix()
             for name in files:
                 key = name if relative == "." else f"{relative}/{name}"
-                if key.startswith(prefix) and _is_key(key):
+                if key.startswith(prefix) and is_key(key):
                     with contextlib.suppress(FileNotFoundError):  # deleted while listing
                         found.append(ObjectInfo(key, os.stat(os.path.join(parent, name)).st_size))
         return sorted(found, key=lambda info: info.key)
@@ -108,11 +118,3 @@ class LocalStorage:
                     parent.rmdir()
                 except OSError:  # not empty (or gone): the rest of the chain stays
                     break
-
-
-def _is_key(key: str) -> bool:
-    try:
-        check_key(key)
-    except ValueError:
-        return False
-    return True
