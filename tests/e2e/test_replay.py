@@ -20,10 +20,10 @@ import pytest
 from catalog.channels import Channels
 from catalog.recordings import Recordings
 from tests.support.api_client import Account, Api
-from tests.support.browser import chromium
 from tests.support.ffmpeg import Source, publish, start_publish
 from tests.support.llhls import PLAYLIST_TYPE, fetch, wait_playlist
 from tests.support.nodes import RunningNode, node_factory
+from tests.support.vod_playback import plays_to_the_end
 
 GRACE = 2.0
 FIRST, SECOND = Source(seconds=4), Source(seconds=3)
@@ -139,35 +139,6 @@ async def test_stream_becomes_a_video_that_plays_to_the_end(node, api, tmp_path)
     assert (frame.width, frame.height) == (poster["width"], poster["height"]) == (FIRST.width, FIRST.height)
 
     await plays_to_the_end(node, video["playback_url"], video["duration_seconds"])
-
-
-async def plays_to_the_end(node: RunningNode, url: str, duration: float) -> None:
-    """hls.js plays the VOD from a page of another origin (CORS) until the video ends."""
-    async with chromium() as browser:
-        page = await browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        await page.set_content(
-            f'<video muted playsinline></video><script src="{node.http}/static/vendor/hls.min.js"></script>'
-        )
-        await page.evaluate(
-            """url => {
-                window.fatal = [];
-                const video = document.querySelector('video');
-                const hls = new Hls();
-                hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) window.fatal.push(data.details); });
-                hls.loadSource(url);
-                hls.attachMedia(video);
-                video.playbackRate = 2;
-                video.play();
-            }""",
-            url,
-        )
-        await page.wait_for_function("() => document.querySelector('video').ended", timeout=30_000)
-        played = await page.evaluate("document.querySelector('video').currentTime")
-        assert await page.evaluate("window.fatal") == []
-        assert errors == []
-        assert played == pytest.approx(duration, abs=0.5)
 
 
 async def test_recording_turned_off_makes_no_video(node, api):
