@@ -57,6 +57,10 @@ class EdgeProxy:
     def origins(self) -> OriginMap:
         return self._origins
 
+    @property
+    def cache(self) -> MemoryCache:
+        return self._cache
+
     async def handle(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
         outcome = "error"
