@@ -389,7 +389,7 @@ class FfmpegPublisher:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        _terminate(self.proc)
+        terminate(self.proc)
         self._log.close()
 
     def errors(self) -> str:
@@ -398,7 +398,7 @@ class FfmpegPublisher:
         return ""
 
 
-def _terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+def terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     """SIGTERM, then SIGKILL after ``grace``: stop exactly the process we started."""
     if proc.poll() is not None:
         return
@@ -417,6 +417,25 @@ def _terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
 class ServiceUrls:
     database_url: str
     redis_url: str
+
+
+def ensure_tool(command: str, *packages: str) -> str:
+    """The path of ``command``; installs the Debian ``packages`` that provide it when it is
+    missing, as dev.sh does for ffmpeg (containers' policy-rc.d keeps packaged services off)."""
+    search = os.environ.get("PATH", "") + ":/usr/sbin"
+    found = shutil.which(command, path=search)
+    if found:
+        return found
+    print(f"{command} missing: installing {' '.join(packages)} from Debian", flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *packages], check=True, env=env,
+                   timeout=600, stdout=subprocess.DEVNULL)
+    found = shutil.which(command, path=search)
+    if not found:
+        raise RuntimeError(f"installed {' '.join(packages)}, but there is still no {command}")
+    return found
 
 
 def free_port() -> int:
@@ -482,7 +501,7 @@ class NodeProcess:
         return self.ps.memory_info().rss / 2**20
 
     def stop(self) -> None:
-        _terminate(self.proc, grace=10)
+        terminate(self.proc, grace=10)
         self._log.close()
 
     def log_tail(self, lines: int = 30) -> str:
@@ -492,16 +511,21 @@ class NodeProcess:
 
     def problems(self) -> list[str]:
         """Warnings and errors the node logged: evidence for the report, never hidden."""
-        found = []
-        with contextlib.suppress(OSError):
-            for line in self.log_path.read_text(errors="replace").splitlines():
-                try:
-                    level = json.loads(line).get("level", "")
-                except ValueError:
-                    level = "raw"
-                if level not in ("info", "debug"):
-                    found.append(line[:400])
-        return found
+        return log_problems(self.log_path)
+
+
+def log_problems(log_path: Path) -> list[str]:
+    """Lines of a JSON log (``TRIBUTARY_LOG_FORMAT=json``) above info, and any non-JSON line."""
+    found = []
+    with contextlib.suppress(OSError):
+        for line in log_path.read_text(errors="replace").splitlines():
+            try:
+                level = json.loads(line).get("level", "")
+            except ValueError:
+                level = "raw"
+            if level not in ("info", "debug"):
+                found.append(line[:400])
+    return found
 
 
 async def stop_embedded(embedded: Any, data_dir: Path) -> None:

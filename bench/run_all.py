@@ -4,7 +4,7 @@ One embedded PostgreSQL/Redis pair (or DATABASE_URL/REDIS_URL from the environme
 all of them, so no benchmark pays for starting a database; each benchmark still starts its
 own node process per run (the catalog benchmark loads its own scratch database on that
 PostgreSQL). The source is encoded before the first benchmark so no figure includes that. About
-25 minutes on 2 cores.
+32 minutes on 2 cores.
 
     .venv/bin/python -m bench.run_all [--skip NAME ...]
 """
@@ -27,12 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import edge_load
 from bench import harness as h
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
 
-# (name, module, arguments): runs and lengths chosen to fit about fifteen minutes on 2 cores.
+# (name, module, arguments): runs and lengths chosen to fit about half an hour on 2 cores.
 PLAN: list[tuple[str, str, list[str]]] = [
     ("first_playlist", "bench.first_playlist", ["--runs", "3", "--reps", "5"]),
     ("ingest_to_part", "bench.ingest_to_part", ["--runs", "3", "--seconds", "30"]),
@@ -42,6 +43,8 @@ PLAN: list[tuple[str, str, list[str]]] = [
     ("passthrough_capacity", "bench.passthrough_capacity", ["--runs", "1", "--window", "12"]),
     ("ladder", "bench.ladder", ["--runs", "3", "--node-runs", "1"]),
     ("whip_glass_to_glass", "bench.whip_glass_to_glass", ["--runs", "3"]),
+    # About 3-4 minutes a run: ramps viewers against the edge and nginx in turn.
+    ("edge_load", "bench.edge_load", ["--runs", "2"]),
     # Last: loading 100,000 videos and 1,000,000 views keeps PostgreSQL busy for a while.
     ("catalog_api", "bench.catalog_api", ["--runs", "3"]),
 ]
@@ -212,6 +215,7 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
             f"| | node CPU (WHIP decode + encode, packager, ladder) |"
             f" {h.fmt_spread(f['node_cpu_percent'], '% of a core')} |",
         ]
+    lines += _edge_load_rows(results.get("edge_load", {}))
     api = results.get("catalog_api", {})
     if "figures" in api:
         f = api["figures"]
@@ -259,6 +263,7 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
                 f" {r['stalls']} | {r['stall_seconds']:.2f} | {_num(r['hls_latency_end']):.2f} s |"
                 f" {_num(r['hls_target_latency']):.2f} s | {_num(r.get('forward_buffer_end')):.2f} s |"
                 f" {r['dropped_frames']}/{r['decoded_frames']} |")
+    lines += _edge_load_section(results.get("edge_load", {}))
     if "runs" in api:
         am = api["machine"]
         lines += [
@@ -318,6 +323,16 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
         " reaction fetched concurrently, timed to the slowest, for 200 listed videos;"
         " `GET /api/v1/videos/{id}` throughput is `wrk` (1 thread, 64 connections, 10 s) or, without"
         " it, an aiohttp client with 64 requests in flight, over 1,000 listed videos.",
+        "- Edge under LL-HLS load (`bench/edge_load.py`): Python viewers that behave like hls.js"
+        " in low-latency mode (blocking playlist reload for the next part, the preload-hinted part"
+        " requested as soon as each playlist arrives, delta playlists) against one edge process"
+        " pinned to one core, then against Debian's nginx (proxy_cache, proxy_cache_lock, keyed"
+        " on the path and the three Delivery Directives, one worker on the same core). A part's"
+        " publication is when a probe's blocking reload held directly at the origin was answered;"
+        " delivery is when a viewer had the part's last byte. Origin fetches are the edge's"
+        " `tributary_edge_origin_fetches_total` and nginx's upstream-only access log, per part"
+        " published in the window. nginx wakes requests waiting on `proxy_cache_lock` on a"
+        " 500 ms timer, not when the fetch lands, which sets its latency.",
         "",
         "## Commands",
         "",
@@ -325,6 +340,62 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
         "",
     ]
     return "\n".join(lines)
+
+
+def _edge_load_rows(el: dict[str, Any]) -> list[str]:
+    """Headline rows of bench/edge_load.py: the edge's viewer capacity and nginx beside it."""
+    if "figures" not in el:
+        return []
+    f = el["figures"]
+    lines = [
+        f"| edge under LL-HLS load (one edge process on one core; one stream, 200 ms parts;"
+        f" hls.js-like viewers) | largest viewer count with p99 part delivery ≤ 100 ms after"
+        f" publication at the origin, no errors |"
+        f" {edge_load.capacity_text(f['max_viewers'], f['max_viewers_lower_bound'])} viewers |",
+        f"| | origin fetches per part at that count |"
+        f" {h.fmt_spread(f['origin_fetches_per_part'], digits=2)} |",
+        f"| | edge CPU at that count | {h.fmt_spread(f['edge_cpu_pct_at_max'], '% of its core')} |",
+        f"| | edge CPU per 100 viewers (1,000 requests/s) |"
+        f" {h.fmt_spread(f['edge_cpu_pct_per_100_viewers'], '% of a core', digits=1)} |",
+        f"| | {el['nginx']} (proxy_cache + proxy_cache_lock, same core, same viewers): largest"
+        f" such count | {h.fmt_spread(f['nginx_max_viewers'])} viewers |",
+        f"| | nginx origin fetches per part at the edge's count |"
+        f" {h.fmt_spread(f['nginx_origin_fetches_per_part'], digits=2)} |",
+    ]
+    runs = len(el["runs"])
+    healthy = [s for s in el["steps"] if s["tributary"]["healthy_runs"] == s["runs"] == runs]
+    if healthy:
+        s = healthy[-1]
+        lines.append(
+            f"| | at {s['viewers']} viewers, Tributary / nginx: req/s, p99 part delivery |"
+            f" {h.fmt_spread(s['rps_ratio'], '×', digits=2)},"
+            f" {h.fmt_spread(s['p99_ratio'], '×', digits=2)} |")
+    return lines
+
+
+def _edge_load_section(el: dict[str, Any]) -> list[str]:
+    if "steps" not in el:
+        return []
+    loads = ", ".join(f"{r['load_average_before'][0]:.2f}" for r in el["runs"])
+    return [
+        "",
+        f"## Edge under LL-HLS load, per step (medians of {len(el['runs'])} runs;"
+        f" {el['ramp']:g} s join + {el['warmup']:g} s warm-up + {el['window']:g} s measured per step"
+        " and server)",
+        "",
+        f"Measured {el['started']} on commit `{el['machine']['commit']}`."
+        f" The server under test (edge, then {el['nginx']}) had core {el['cores']['server']} to itself"
+        f" as far as this benchmark goes; the origin, publisher, probe and {el['generators']}"
+        f" Python load generator process(es) ran on core(s) {el['cores']['load']}. Load average"
+        f" before each run: {loads}. Each count is summarised over the runs that measured it"
+        " (the bisection step differs between runs). *Stalled parts* reached even their first"
+        " viewer more than 100 ms late (in brackets: while no generator lagged, so the server's);"
+        " *run-queue wait* is the time the server was runnable but another process had its core"
+        " (the machine is shared); a generator loop lag near the p99 means the generator, not the"
+        " server, set the figure. Ratios are Tributary / nginx.",
+        "",
+        *edge_load.step_table(el["steps"]),
+    ]
 
 
 def _num(value: Any) -> float:
