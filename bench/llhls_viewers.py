@@ -17,10 +17,10 @@ system-wide on Linux, so the process that started it compares them with its own 
 
 A generator stamps a part's arrival only when its event loop gets to the response, and every
 viewer's answer to one part arrives at the same instant, so the generator's own per-request
-cost adds to the figures of the last viewers served. It is kept low (uvloop, URLs passed
-pre-encoded so yarl does not quote them again, no client timeout timers, a playlist scan
-instead of a full parser), and the event loop's lag is sampled so the benchmark can tell when
-the generator, not the server, set a figure.
+cost adds to the figures of the last viewers served. It is kept low (uvloop; a hand-written
+HTTP/1.1 keep-alive client, ``bench/http1_client.py``, cheaper than aiohttp's; no client
+timeout timers; a playlist scan instead of a full parser), and the event loop's lag is sampled
+so the benchmark can tell when the generator, not the server, set a figure.
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-import aiohttp
+from urllib.parse import urlsplit
+
 import uvloop
-from yarl import URL
+
+from bench.http1_client import Http1Connection, HttpError
 
 LAG_TICK = 0.01
 _PART_INDEX = re.compile(r"part(\d+)\.m4s")
@@ -91,36 +93,59 @@ def _number_after(text: str, prefix: str) -> int:
 
 
 class Crowd:
-    """The viewers of one generator process, their HTTP client and what they saw."""
+    """The viewers of one generator process: where they watch and what they saw."""
 
-    def __init__(self, http: aiohttp.ClientSession, playlist_url: str) -> None:
-        self.http = http
-        self.playlist_url = playlist_url
-        self.base = playlist_url.rsplit("/", 1)[0] + "/"
+    def __init__(self, playlist_url: str) -> None:
+        parsed = urlsplit(playlist_url)
+        assert parsed.hostname is not None and parsed.port is not None
+        self.host, self.port = parsed.hostname, parsed.port
+        self.playlist_path = parsed.path
+        self.base = parsed.path.rsplit("/", 1)[0] + "/"
         self.deliveries: dict[int, list[float]] = defaultdict(list)
         self.requests = 0
         self.errors = 0
         self.first_errors: list[str] = []
 
-    async def get(self, url: str, *, text: bool) -> str | bool:
-        """A playlist's text (``text``) or ``True`` once a media body was read; ``False`` after
-        an error, which is counted and followed by a short pause, never a tight loop."""
-        try:
-            async with self.http.get(URL(url, encoded=True)) as resp:
-                body = await resp.read()
-                self.requests += 1
-                if resp.status == 200:
-                    return body.decode() if text else True
-                self._error(f"HTTP {resp.status} {url}")
-        except aiohttp.ClientError as exc:
-            self._error(f"{type(exc).__name__} {url}")
-        await asyncio.sleep(0.1)
-        return False
-
-    def _error(self, what: str) -> None:
+    def error(self, what: str) -> None:
         self.errors += 1
         if len(self.first_errors) < 5:
             self.first_errors.append(what)
+
+
+class Connections:
+    """One viewer's keep-alive connections, as a browser keeps several per host: a request takes
+    an idle one or opens another, so the blocking reload and the part fetches never queue."""
+
+    def __init__(self, crowd: Crowd) -> None:
+        self._crowd = crowd
+        self._idle: list[Http1Connection] = []
+        self._all: list[Http1Connection] = []
+
+    async def get(self, target: str, *, text: bool) -> str | bool:
+        """A playlist's text (``text``) or ``True`` once a media body was read; ``False`` after
+        an error, which is counted and followed by a short pause, never a tight loop."""
+        crowd = self._crowd
+        try:
+            connection = self._idle.pop() if self._idle else await self._open()
+            status, body = await connection.get(target)
+            self._idle.append(connection)
+            crowd.requests += 1
+            if status == 200:
+                return body.decode() if text else True
+            crowd.error(f"HTTP {status} {target}")
+        except (HttpError, OSError) as exc:
+            crowd.error(f"{type(exc).__name__} {target}")
+        await asyncio.sleep(0.1)
+        return False
+
+    async def _open(self) -> Http1Connection:
+        connection = await Http1Connection.open(self._crowd.host, self._crowd.port)
+        self._all.append(connection)
+        return connection
+
+    def close(self) -> None:
+        for connection in self._all:
+            connection.close()
 
 
 class Viewer:
@@ -128,6 +153,7 @@ class Viewer:
 
     def __init__(self, crowd: Crowd) -> None:
         self.crowd = crowd
+        self._http = Connections(crowd)
         self._newest_requested = -1
         self._fetches: set[asyncio.Task[None]] = set()
 
@@ -137,26 +163,27 @@ class Viewer:
                 playlist: Playlist | None = await self._tune_in()
                 while playlist is not None:
                     self._fetch_new(playlist)
-                    url = (f"{self.crowd.playlist_url}?_HLS_msn={playlist.next_msn}"
-                           f"&_HLS_part={playlist.next_part}")
+                    target = (f"{self.crowd.playlist_path}?_HLS_msn={playlist.next_msn}"
+                              f"&_HLS_part={playlist.next_part}")
                     if playlist.can_skip:
-                        url += "&_HLS_skip=YES"
-                    text = await self.crowd.get(url, text=True)
+                        target += "&_HLS_skip=YES"
+                    text = await self._http.get(target, text=True)
                     playlist = parse_playlist(text) if isinstance(text, str) else None
         finally:
             for task in self._fetches:
                 task.cancel()
+            self._http.close()
 
     async def _tune_in(self) -> Playlist:
         """Plain reloads until a playlist with parts arrives; the init segment once. The viewer
         joins at the live edge: parts from the hinted one on are its own."""
         while True:
-            text = await self.crowd.get(self.crowd.playlist_url, text=True)
+            text = await self._http.get(self.crowd.playlist_path, text=True)
             if isinstance(text, str):
                 playlist = parse_playlist(text)
                 if playlist.newest_part >= 0:
                     if self._newest_requested < 0 and playlist.init_uri:
-                        await self.crowd.get(self.crowd.base + playlist.init_uri, text=False)
+                        await self._http.get(self.crowd.base + playlist.init_uri, text=False)
                     self._newest_requested = max(self._newest_requested, playlist.newest_part - 1)
                     return playlist
             await asyncio.sleep(0.2)
@@ -169,7 +196,7 @@ class Viewer:
         self._newest_requested = max(self._newest_requested, playlist.newest_part)
 
     async def _part(self, index: int) -> None:
-        if await self.crowd.get(f"{self.crowd.base}part{index}.m4s", text=False):
+        if await self._http.get(f"{self.crowd.base}part{index}.m4s", text=False):
             self.crowd.deliveries[index].append(time.monotonic())
 
 
@@ -195,25 +222,21 @@ async def generate(url: str, viewers: int, join_at: float, ramp: float,
                    window: tuple[float, float], stop_at: float) -> dict[str, object]:
     # No client timeouts (their timers cost the generator): a request that never completes is
     # cancelled at the stop and shows as a part missing.
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0), headers={"Accept-Encoding": "gzip"},
-        timeout=aiohttp.ClientTimeout(total=None),
-    ) as http:
-        crowd = Crowd(http, url)
-        lags: list[tuple[float, float]] = []
-        tasks = [asyncio.ensure_future(_sample_loop_lag(lags, window))]
-        for i in range(viewers):
-            await _sleep_until(join_at + ramp * i / max(1, viewers))
-            tasks.append(asyncio.ensure_future(Viewer(crowd).run()))
-        late_join = time.monotonic() - (join_at + ramp)
-        await _sleep_until(window[0])
-        requests, errors = crowd.requests, crowd.errors
-        await _sleep_until(window[1])
-        window_requests, window_errors = crowd.requests - requests, crowd.errors - errors
-        await _sleep_until(stop_at)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    crowd = Crowd(url)
+    lags: list[tuple[float, float]] = []
+    tasks = [asyncio.ensure_future(_sample_loop_lag(lags, window))]
+    for i in range(viewers):
+        await _sleep_until(join_at + ramp * i / max(1, viewers))
+        tasks.append(asyncio.ensure_future(Viewer(crowd).run()))
+    late_join = time.monotonic() - (join_at + ramp)
+    await _sleep_until(window[0])
+    requests, errors = crowd.requests, crowd.errors
+    await _sleep_until(window[1])
+    window_requests, window_errors = crowd.requests - requests, crowd.errors - errors
+    await _sleep_until(stop_at)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     return {
         "deliveries": crowd.deliveries,
         "window_requests": window_requests,
