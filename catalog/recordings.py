@@ -70,6 +70,9 @@ class StoredVideo:
     playlist_path: str
     renditions: Mapping[str, str]  # name → media playlist path
     thumbnails: Mapping[int, str]  # thumbnail id → image path
+    storyboard: str | None = None
+    """The seek-preview WebVTT track's path; None for recordings (and manifests written before
+    transcoded uploads had one)."""
 
 
 def recording_title(stream: LiveStream, started_at: datetime) -> str:
@@ -136,7 +139,7 @@ class Recordings:
     async def stored_video(self, public_id: str) -> StoredVideo | None:
         """A ready video whose files are in storage, or None (unknown, not ready, no files)."""
         row = await self._pool.fetchrow(
-            """SELECT v.privacy, v.playlist_path,
+            """SELECT v.privacy, v.playlist_path, v.storyboard_path,
                       (SELECT coalesce(jsonb_object_agg(r.name, r.playlist_path), '{}')
                        FROM renditions r WHERE r.video_id = v.id) AS renditions,
                       (SELECT coalesce(jsonb_object_agg(t.id, t.path), '{}')
@@ -152,6 +155,7 @@ class Recordings:
             playlist_path=row["playlist_path"],
             renditions=json.loads(row["renditions"]),
             thumbnails={int(key): path for key, path in json.loads(row["thumbnails"]).items()},
+            storyboard=row["storyboard_path"],
         )
 
     async def _attach(self, video_id: int, recording: NewRecording) -> None:

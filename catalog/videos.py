@@ -219,24 +219,15 @@ class Videos:
         ``failure_reason`` only with :attr:`Status.FAILED`; ``duration_seconds`` None keeps the
         known duration. A ready video is 100 % with no ETA.
         """
-        if status is Status.READY:
-            progress_percent, eta = 100, None
-        row = await self._pool.fetchrow(
-            f"""WITH changed AS (
-                    UPDATE videos SET status = $2, progress_percent = $3, eta = $4,
-                                      failure_reason = $5,
-                                      duration_seconds = coalesce($6, duration_seconds),
-                                      updated_at = now()
-                    WHERE id = $1 RETURNING *)
-                {_select("changed")}""",
+        return await set_status(
+            self._pool,
             video_id,
-            status.value,
-            progress_percent,
-            eta,
-            failure_reason,
-            duration_seconds,
+            status,
+            progress_percent=progress_percent,
+            eta=eta,
+            failure_reason=failure_reason,
+            duration_seconds=duration_seconds,
         )
-        return Video.from_row(row) if row else None
 
     async def thumbnails(self, video_id: int) -> list[Thumbnail]:
         rows = await self._pool.fetch(
@@ -245,6 +236,38 @@ class Videos:
             video_id,
         )
         return [Thumbnail(**row) for row in rows]
+
+
+async def set_status(
+    db: asyncpg.Pool | asyncpg.Connection,
+    video_id: int,
+    status: Status,
+    *,
+    progress_percent: int = 0,
+    eta: datetime | None = None,
+    failure_reason: str | None = None,
+    duration_seconds: float | None = None,
+) -> Video | None:
+    """:meth:`Videos.set_status` on ``db``: a connection when the status change belongs to a
+    larger transaction (a transcode turns ready in the one that attaches its renditions)."""
+    if status is Status.READY:
+        progress_percent, eta = 100, None
+    row = await db.fetchrow(
+        f"""WITH changed AS (
+                UPDATE videos SET status = $2, progress_percent = $3, eta = $4,
+                                  failure_reason = $5,
+                                  duration_seconds = coalesce($6, duration_seconds),
+                                  updated_at = now()
+                WHERE id = $1 RETURNING *)
+            {_select("changed")}""",
+        video_id,
+        status.value,
+        progress_percent,
+        eta,
+        failure_reason,
+        duration_seconds,
+    )
+    return Video.from_row(row) if row else None
 
 
 async def _choose_thumbnail(conn: asyncpg.Connection, video_id: int, thumbnail_id: int) -> None:

@@ -1,13 +1,15 @@
 """What a viewer receives for an edge object: conditional (ETag / If-None-Match → 304), ranged
 (206 / 416), gzip for playlists, CORS, and ``X-Cache`` saying where the answer came from.
 
-Playlists of restricted videos are the one per-viewer variant: they carry the viewer's own
-token on every URI (the shared copy carries none), so their ETag and gzip are computed here.
+Playlists and thumbnail tracks of restricted videos are the one per-viewer variant: they carry
+the viewer's own token on every URI (the shared copy carries none), so their ETag and gzip are
+computed here.
 """
 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 
 from aiohttp import hdrs, web
 
@@ -15,7 +17,13 @@ from edge.edge_object import EdgeObject, etag_of
 from origin.byte_ranges import Unsatisfiable, byte_range
 from origin.http_common import CORS, http_error
 from origin.live_routes import PLAYLIST_TYPE
-from origin.playlist_tokens import with_token
+from origin.playlist_tokens import VTT_TYPE, track_with_token, with_token
+
+_TOKENED_TEXT: dict[str, Callable[[str, str], str]] = {
+    PLAYLIST_TYPE: with_token,
+    VTT_TYPE: track_with_token,
+}
+"""Text that lists URIs (gzipped for every viewer, tokened for each viewer of restricted video)."""
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
@@ -48,9 +56,10 @@ def respond(request: web.Request, obj: EdgeObject, x_cache: str, token: str | No
     if obj.status != 200:
         return web.Response(status=obj.status, body=obj.body, headers=headers)
     body, etag = obj.body, obj.etag
-    if obj.header(hdrs.CONTENT_TYPE) == PLAYLIST_TYPE:
+    add_token = _TOKENED_TEXT.get(obj.header(hdrs.CONTENT_TYPE) or "")
+    if add_token is not None:
         if token is not None:
-            body = with_token(body.decode(), token).encode()
+            body = add_token(body.decode(), token).encode()
             etag = etag_of(body)
         headers[hdrs.VARY] = hdrs.ACCEPT_ENCODING
         if accepts_gzip(request.headers.get(hdrs.ACCEPT_ENCODING)):

@@ -31,6 +31,7 @@ from edge.upstream import PASSED_HEADERS, ObjectTooLarge, UpstreamResponse
 from origin.edge_access import ACCESS, CDN_CACHE_CONTROL, RESTRICTED
 from origin.http_common import http_error
 from origin.live_routes import IMMUTABLE, MEDIA_TYPE, PLAYLIST_TYPE
+from origin.playlist_tokens import VTT_TYPE
 from origin.vod_routes import EDGE_IMMUTABLE, JPEG_TYPE, PLAYLIST_CACHING, PRIVATE_IMMUTABLE
 from packager.live.names import parse_media_name
 from vod.playback_manifest import read_manifest
@@ -102,6 +103,10 @@ class StorageFallback:
     async def _answer(self, video: StoredVideo, match: Mapping[str, str]) -> UpstreamResponse:
         """What the origin's handler for this route would answer an edge (origin/vod_routes.py)."""
         restricted = video.privacy is not Privacy.PUBLIC
+        if "track" in match:
+            if video.storyboard is None:
+                return _not_found("the video has no storyboard")
+            return await self._object(video.storyboard, VTT_TYPE, _PLAYLIST, restricted)
         if "thumbnail" in match:
             path = video.thumbnails.get(int(match["thumbnail"]))
             if path is None:

@@ -23,10 +23,23 @@ LIVE_MULTIVARIANT = f"{_LIVE_STREAM}/master.m3u8"
 LIVE_MEDIA_PLAYLIST = f"{_LIVE_RENDITION}/{MEDIA_PLAYLIST_NAME}"
 LIVE_MEDIA = f"{_LIVE_RENDITION}/{{name:{MEDIA_NAME_PATTERN}}}"
 
+STORYBOARD_NAME = "storyboard.vtt"
+"""The seek-preview track beside a video's ``master.m3u8`` (the route below spells it with a
+``{track}`` match so a VOD route's match alone tells every resource apart)."""
+
 VOD_MULTIVARIANT = f"{_VOD_VIDEO}/master.m3u8"
 VOD_MEDIA_PLAYLIST = f"{_VOD_RENDITION}/{MEDIA_PLAYLIST_NAME}"
 VOD_MEDIA = f"{_VOD_RENDITION}/{{name:{MEDIA_NAME_PATTERN}}}"
 VOD_THUMBNAIL = f"{_VOD_VIDEO}/thumb{{thumbnail:{NUMBER_PATTERN}}}.jpg"
+VOD_STORYBOARD = f"{_VOD_VIDEO}/{{track:storyboard}}.vtt"
+"""A transcoded video's seek previews (WebVTT thumbnails track)."""
+
+
+def thumbnail_name(thumbnail_id: int) -> str:
+    """A thumbnail's name beside ``master.m3u8`` (:data:`VOD_THUMBNAIL`): what the storyboard
+    track's cues refer to."""
+    return f"thumb{thumbnail_id}.jpg"
+
 
 PLAYBACK_ROUTES = (
     LIVE_MULTIVARIANT,
@@ -36,5 +49,6 @@ PLAYBACK_ROUTES = (
     VOD_MEDIA_PLAYLIST,
     VOD_MEDIA,
     VOD_THUMBNAIL,
+    VOD_STORYBOARD,
 )
 """Every playback resource: what an edge proxies (anything else it answers 404 itself)."""

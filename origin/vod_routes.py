@@ -6,6 +6,8 @@ URLs (:mod:`origin.url_scheme`; nothing else reaches a handler), the shape of th
 - ``/vod/{video}/{rendition}/index.m3u8`` — media playlist
 - ``/vod/{video}/{rendition}/init{N}.mp4``, ``seg{MSN}.m4s`` — media (ranged GET and HEAD)
 - ``/vod/{video}/thumb{N}.jpg`` — thumbnail ``N`` (its catalog id)
+- ``/vod/{video}/storyboard.vtt`` — seek previews of a transcoded upload: WebVTT cues naming
+  tiles of its sprite sheets, which are thumbnails (``thumb{N}.jpg#xywh=…``)
 
 Storage keys come from the catalog (a rendition's media files sit beside its media playlist)
 plus a name the route pattern matched, never from the request alone.
@@ -16,8 +18,9 @@ that video (:mod:`catalog.playback_tokens`; ``POST /api/v1/videos/{id}/playback-
 the served playlists then pass on to every URI they list. Viewer-bound tokens are for edges
 that know the viewer: the origin does not, so it refuses them. A private video without a
 valid token answers 404, exactly like an unknown one; an unlisted one (anyone with its id may
-watch it) answers 403, saying a token is needed. An edge fetches with a token of its own in a
-header and caches the answer for every viewer whose token it checks (:mod:`origin.edge_access`).
+watch it) answers 403, saying a token is needed. The storyboard track passes a token on to its
+sprite sheets as playlists do. An edge fetches with a token of its own in a header and caches
+the answer for every viewer whose token it checks (:mod:`origin.edge_access`).
 """
 
 from __future__ import annotations
@@ -35,8 +38,14 @@ from origin.byte_ranges import Unsatisfiable, byte_range
 from origin.edge_access import ACCESS, CDN_CACHE_CONTROL, EDGE_TOKEN, RESTRICTED
 from origin.http_common import CORS, add_read_only_resources, http_error
 from origin.live_routes import IMMUTABLE, MEDIA_TYPE, PLAYLIST_TYPE
-from origin.playlist_tokens import with_token
-from origin.url_scheme import VOD_MEDIA, VOD_MEDIA_PLAYLIST, VOD_MULTIVARIANT, VOD_THUMBNAIL
+from origin.playlist_tokens import VTT_TYPE, track_with_token, with_token
+from origin.url_scheme import (
+    VOD_MEDIA,
+    VOD_MEDIA_PLAYLIST,
+    VOD_MULTIVARIANT,
+    VOD_STORYBOARD,
+    VOD_THUMBNAIL,
+)
 from packager.live.names import parse_media_name
 from vod.storage import ObjectNotFound, Storage
 
@@ -65,6 +74,7 @@ def add_vod_routes(
             (VOD_MEDIA_PLAYLIST, handlers.media_playlist),
             (VOD_MEDIA, handlers.media),
             (VOD_THUMBNAIL, handlers.thumbnail),
+            (VOD_STORYBOARD, handlers.storyboard),
         ),
     )
 
@@ -77,11 +87,17 @@ class _VodHandlers:
 
     async def multivariant(self, request: web.Request) -> web.Response:
         video, grant = await self._authorized(request)
-        return await self._playlist(video.playlist_path, grant)
+        return await self._text(video.playlist_path, grant, PLAYLIST_TYPE, with_token)
 
     async def media_playlist(self, request: web.Request) -> web.Response:
         video, grant = await self._authorized(request)
-        return await self._playlist(_rendition_playlist(video, request), grant)
+        return await self._text(_rendition_playlist(video, request), grant, PLAYLIST_TYPE, with_token)
+
+    async def storyboard(self, request: web.Request) -> web.Response:
+        video, grant = await self._authorized(request)
+        if video.storyboard is None:
+            raise http_error(web.HTTPNotFound, "the video has no storyboard")
+        return await self._text(video.storyboard, grant, VTT_TYPE, track_with_token)
 
     async def media(self, request: web.Request) -> web.Response:
         video, grant = await self._authorized(request)
@@ -124,18 +140,22 @@ class _VodHandlers:
             ) from None
         return video, _Grant(token, for_edge=edge_token is not None)
 
-    async def _playlist(self, key: str, grant: _Grant | None) -> web.Response:
+    async def _text(
+        self, key: str, grant: _Grant | None, content_type: str, add_token: Callable[[str, str], str]
+    ) -> web.Response:
+        """A playlist or a track: the URIs it lists get the viewer's token (``add_token``)."""
         try:
             text = (await self._storage.get(key)).decode()
         except ObjectNotFound:
-            raise http_error(web.HTTPNotFound, "the playlist is missing from storage") from None
+            missing = f"{posixpath.basename(key)} is missing from storage"
+            raise http_error(web.HTTPNotFound, missing) from None
         if grant is not None and not grant.for_edge:
-            text = with_token(text, grant.token)
+            text = add_token(text, grant.token)
         privacy = "public" if grant is None else "private"
         response = web.Response(
             body=text.encode(),
             headers={
-                hdrs.CONTENT_TYPE: PLAYLIST_TYPE,
+                hdrs.CONTENT_TYPE: content_type,
                 hdrs.CACHE_CONTROL: f"{privacy}, {PLAYLIST_CACHING}",
                 **_access_headers(grant, PLAYLIST_CACHING),
                 **CORS,

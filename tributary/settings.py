@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import limits
@@ -118,6 +118,43 @@ class LiveSettings(_Section):
     ladder: LadderSettings = LadderSettings()
 
 
+class TranscodeSettings(_Section):
+    """Uploaded videos → HLS VOD (``vod/transcode``): the ladder, x264, segments and pictures.
+
+    A transcode runs in a child process at lower CPU priority (``nice``), so live packaging on
+    the same machine keeps its cores.
+    """
+
+    heights: list[Annotated[int, Field(ge=90, le=4320)]] = Field(
+        [1080, 720, 480, 360],
+        max_length=8,
+        description="Rendition heights (the short side of a portrait video). The source's own "
+        "size is the top rendition when it is below the largest; nothing is upscaled.",
+    )
+    preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
+    ] = Field(
+        "fast",
+        description="x264 preset. Measured on 2 busy cores, a 720p source to 3 renditions with "
+        "audio and pictures: veryfast 1.6x real time, fast 1.0x, medium 0.85x.",
+    )
+    b_frames: int = Field(3, ge=1, le=16, description="x264 B-frames (a VOD has no latency to keep).")
+    segment_duration: float = Field(4.0, ge=1.0, le=10.0, description="Seconds between keyframes and segments.")
+    audio_bitrate: int = Field(128_000, ge=32_000, le=512_000, description="AAC, bit/s.")
+    thumbnails: int = Field(4, ge=0, le=20, description="Thumbnails to choose from, besides the poster.")
+    storyboard_interval: float = Field(2.0, ge=0.5, le=60.0, description="Seconds between storyboard frames.")
+    storyboard_tile_width: int = Field(160, ge=32, le=640, description="Width of one storyboard frame, pixels.")
+    storyboard_columns: int = Field(10, ge=1, le=20)
+    storyboard_rows: int = Field(10, ge=1, le=20)
+    nice: int = Field(10, ge=0, le=19, description="Added to the transcode process's niceness.")
+    progress_interval: float = Field(
+        1.0, gt=0, description="Seconds between progress writes to the catalog, at least."
+    )
+    work_dir: Path | None = Field(
+        None, description="Scratch space for a source and its outputs; unset: <data_dir>/transcode."
+    )
+
+
 class ApiSettings(_Section):
     """The REST API (``/api/v1``): token lifetimes, body size, rate limits, password hashing."""
 
@@ -200,6 +237,32 @@ class StorageSettings(_Section):
     )
 
 
+class UploadSettings(_Section):
+    """Resumable uploads (tus 1.0 at ``/api/v1/uploads``): how large, how long they may sit
+    unfinished, where their bytes wait until they are complete."""
+
+    max_size: int = Field(
+        20 * 1024**3, ge=1, description="Largest upload, bytes; announced as Tus-Max-Size, 413 beyond."
+    )
+    expiration: float = Field(
+        24 * 3600.0,
+        gt=0,
+        description="Seconds an unfinished upload may go without a byte before it is deleted "
+        "(its staged bytes, its row and its video).",
+    )
+    staging_dir: Path | None = Field(
+        None, description="Where bytes wait until the upload is complete; unset: <data_dir>/uploads."
+    )
+    chunk_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a request body may stay silent before it is cut off (what arrived is kept).",
+    )
+    sweep_interval: float = Field(
+        60.0, gt=0, description="Seconds between sweeps for expired uploads and unfinished hand-overs."
+    )
+
+
 class EdgeSettings(_Section):
     """An edge cache node (``tributary serve edge``): where it listens, which origins it asks,
     and how much it may keep. Edges share the cluster's ``secret_key`` to check playback tokens."""
@@ -250,6 +313,62 @@ class EdgeSettings(_Section):
         return {name: [_origin_url(url) for url in urls] for name, urls in value.items()}
 
 
+class JobSettings(_Section):
+    """Background jobs (transcodes, live-derived work) on Redis, run by workers
+    (``tributary serve worker``, or one inside the all-in-one node): see ``vod/jobs/``.
+
+    Retries, timeouts and heartbeats are stamped on a job when it is enqueued, so every node of
+    a cluster should share this section.
+    """
+
+    queue_name: str = Field(
+        "tributary",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Prefix of the Redis queues, so deployments (or test runs) can share a Redis.",
+    )
+    concurrency: int = Field(
+        1, ge=1, le=64, description="Upload jobs one worker runs at once (a transcode uses every core)."
+    )
+    live_concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Live-derived jobs one worker runs at once, in slots of their own so they never "
+        "wait behind uploads.",
+    )
+    job_timeout: int = Field(
+        7200, ge=1, description="Seconds one try may run before it is cancelled (and retried)."
+    )
+    max_tries: int = Field(3, ge=1, le=10, description="Tries per job before it fails for good.")
+    backoff_base: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds before the first retry; each further retry waits twice as long "
+        "(half of it fixed, half random).",
+    )
+    dead_worker_timeout: int = Field(
+        30,
+        ge=3,
+        le=3600,
+        description="Seconds a running job may go without its worker's heartbeat before it is "
+        "taken for dead and the job retried by another worker.",
+    )
+    shutdown_grace: float = Field(
+        10.0,
+        ge=0,
+        description="On shutdown, seconds running jobs get to finish before they are cancelled and "
+        "handed back to the queue.",
+    )
+    task_modules: list[str] = Field(
+        [],
+        description="Extra modules whose `TASKS` workers also run (plugins; the test suite registers "
+        "its test jobs this way).",
+    )
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(8082, ge=0, le=65535, description="A worker's /healthz, /readyz, /metrics.")
+
+
 def _origin_url(url: str) -> str:
     parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
@@ -280,10 +399,13 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     rtmp: RtmpSettings = RtmpSettings()
     live: LiveSettings = LiveSettings()
+    transcode: TranscodeSettings = TranscodeSettings()
     api: ApiSettings = ApiSettings()
     whip: WhipSettings = WhipSettings()
     storage: StorageSettings = StorageSettings()
     edge: EdgeSettings = EdgeSettings()
+    uploads: UploadSettings = UploadSettings()
+    jobs: JobSettings = JobSettings()
 
     @field_validator("secret_key")
     @classmethod

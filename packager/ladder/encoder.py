@@ -12,6 +12,11 @@ The settings make every rendition switchable at the same instants as the source:
 * a global header, so the SPS/PPS come out once as extradata (the ``avcC`` record the init
   segment needs) instead of repeated in every keyframe.
 
+A VOD encode (``b_frames`` > 0, :mod:`vod.transcode`) has no latency to keep: it drops
+``zerolatency`` for x264's look-ahead and B-frames (better pictures per bit) and takes x264's
+own decode times, since reordered output has no caller's decode time to borrow. Keyframes are
+still forced by the caller and the GOP still fixed, so renditions stay switchable together.
+
 Everything here is CPU work on PyAV objects, run on the rung's own worker thread.
 """
 
@@ -38,9 +43,18 @@ class RungEncoder:
     """libx264 for one rung, with the one scaler (a reused SwsContext) that feeds it."""
 
     def __init__(
-        self, rung: Rung, *, gop: int, frame_rate: float, preset: str = DEFAULT_PRESET
+        self,
+        rung: Rung,
+        *,
+        gop: int,
+        frame_rate: float,
+        preset: str = DEFAULT_PRESET,
+        b_frames: int = 0,
     ) -> None:
+        """``b_frames`` 0 is the live encode (module docstring); more is a VOD encode, whose
+        :meth:`encode` calls pass ``dts=None``."""
         self.rung = rung
+        self._reorders = b_frames > 0
         self._scaler = VideoReformatter()
         ctx = av.CodecContext.create("libx264", "w")
         assert isinstance(ctx, av.VideoCodecContext)
@@ -49,15 +63,15 @@ class RungEncoder:
         ctx.time_base = _TIME_BASE
         ctx.framerate = Fraction(frame_rate).limit_denominator(1001)
         ctx.gop_size = gop
-        ctx.max_b_frames = 0
+        ctx.max_b_frames = b_frames
         ctx.bit_rate = rung.bitrate
         ctx.flags |= Flags.global_header
         ctx.options = {
             "preset": preset,
-            "tune": "zerolatency",
+            **({} if self._reorders else {"tune": "zerolatency"}),
             "sc_threshold": "0",
             "keyint_min": str(gop),
-            "bframes": "0",
+            "bframes": str(b_frames),
             "forced-idr": "1",
             "maxrate": str(rung.maxrate),
             "bufsize": str(rung.bufsize),
@@ -68,13 +82,17 @@ class RungEncoder:
         self.config = VideoConfig(avc_decoder_configuration(bytes(ctx.extradata)))
 
     def encode(
-        self, frame: av.VideoFrame, pts: int, dts: int, keyframe: bool
+        self, frame: av.VideoFrame, pts: int, dts: int | None, keyframe: bool
     ) -> list[TimedPacket]:
-        """Encode one decoded source frame with its timeline times (90 kHz ticks).
+        """Encode one decoded source frame with its timeline times (90 kHz ticks); ``dts`` is
+        None for a VOD encode (x264 decides it).
 
         ``frame`` is shared with the other rungs and is only read.
         """
-        self._dts[pts] = dts
+        if (dts is None) != self._reorders:
+            raise ValueError("a decode time is the caller's exactly when there are no B-frames")
+        if dts is not None:
+            self._dts[pts] = dts
         scaled = self._scaler.reformat(
             frame, width=self.rung.width, height=self.rung.height, format="yuv420p", threads=1
         )
@@ -90,7 +108,7 @@ class RungEncoder:
         return [
             TimedPacket(
                 "video",
-                self._dts.pop(p.pts),
+                p.dts if self._reorders else self._dts.pop(p.pts),
                 p.pts,
                 p.is_keyframe,
                 to_length_prefixed(bytes(p)),

@@ -1,9 +1,10 @@
 """The ladder plan: which renditions to encode for a source, at what size and bitrate.
 
 Pure functions of the source's size and frame rate, so the plan is decided once per session
-and is easy to test. A rung is never as large as the source (the passthrough rendition already
-serves that size), keeps the source's aspect ratio in even dimensions (4:2:0 chroma needs
-them), and gets a bitrate from a bits-per-pixel rule clamped to per-height caps.
+and is easy to test. A live rung is never as large as the source (the passthrough rendition
+already serves that size; a VOD has no passthrough, so it asks for the source's own height
+too), keeps the source's aspect ratio in even dimensions (4:2:0 chroma needs them), and gets a
+bitrate from a bits-per-pixel rule clamped to per-height caps. Nothing is ever upscaled.
 """
 
 from __future__ import annotations
@@ -92,12 +93,19 @@ def plan_rungs(
     source_height: int,
     fps: float,
     heights: Sequence[int] = DEFAULT_HEIGHTS,
+    *,
+    source_height_allowed: bool = False,
 ) -> list[Rung]:
-    """The rungs to encode for this source, largest first; empty when the source is small."""
+    """The rungs to encode for this source, largest first; empty when the source is small.
+
+    ``source_height_allowed``: a height equal to the source's is planned too (a VOD encodes
+    every rendition it serves); larger ones never are.
+    """
+    limit = source_height + 1 if source_height_allowed else source_height
     planned: dict[int, Rung] = {}
     for requested in heights:
         height = requested - requested % 2
-        if not 2 <= height < source_height or height in planned:
+        if not 2 <= height < limit or height in planned:
             continue
         width = rung_width(source_width, source_height, height)
         bitrate = target_bitrate(width, height, fps)

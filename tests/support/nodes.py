@@ -12,6 +12,7 @@ from tributary.node import Node
 from tributary.settings import (
     ApiSettings,
     HttpSettings,
+    JobSettings,
     LiveSettings,
     RtmpSettings,
     Settings,
@@ -44,6 +45,9 @@ def test_settings(
         live=LiveSettings(**{"reconnect_grace": 3.0, **live}),
         api=ApiSettings(**{**FAST_API, **(api or {})}),
         whip=WhipSettings(**(whip or {})),
+        # A queue of its own: a job is run by this node's worker, never by another test's node
+        # (which would not find the upload in its storage).
+        jobs=JobSettings(queue_name=f"test-{uuid.uuid4().hex[:12]}"),
     )
 
 

@@ -1,7 +1,9 @@
 """A VOD played to its end by hls.js in headless Chromium, from a page of another origin (so
-CORS is exercised as an embedding site would): the replay and edge tests' player."""
+CORS is exercised as an embedding site would): the replay, edge and transcode tests' player."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
@@ -9,7 +11,18 @@ from tests.support.browser import chromium
 from tests.support.nodes import RunningNode
 
 
-async def plays_to_the_end(node: RunningNode, url: str, duration: float) -> None:
+@dataclass(frozen=True)
+class Played:
+    """What hls.js listed and the browser showed."""
+
+    levels: list[tuple[int, int]]
+    """(width, height) of every level (video variant), as hls.js lists them."""
+    audio_tracks: int
+    picture: tuple[int, int]
+    """The video element's videoWidth x videoHeight at the end."""
+
+
+async def plays_to_the_end(node: RunningNode, url: str, duration: float) -> Played:
     """hls.js plays the VOD from a page of another origin (CORS) until the video ends."""
     async with chromium() as browser:
         page = await browser.new_page()
@@ -22,7 +35,7 @@ async def plays_to_the_end(node: RunningNode, url: str, duration: float) -> None
             """url => {
                 window.fatal = [];
                 const video = document.querySelector('video');
-                const hls = new Hls();
+                const hls = window.hls = new Hls();
                 hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) window.fatal.push(data.details); });
                 hls.loadSource(url);
                 hls.attachMedia(video);
@@ -36,3 +49,10 @@ async def plays_to_the_end(node: RunningNode, url: str, duration: float) -> None
         assert await page.evaluate("window.fatal") == []
         assert errors == []
         assert played == pytest.approx(duration, abs=0.5)
+        seen = await page.evaluate(
+            """() => ({levels: hls.levels.map(l => [l.width, l.height]),
+                       audio: hls.audioTracks.length,
+                       picture: [document.querySelector('video').videoWidth,
+                                 document.querySelector('video').videoHeight]})"""
+        )
+        return Played([tuple(level) for level in seen["levels"]], seen["audio"], tuple(seen["picture"]))

@@ -4,6 +4,7 @@ on the local disk and on S3 alike so the two cannot drift apart, then what only 
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator
 
@@ -127,6 +128,45 @@ async def test_bad_prefixes_are_refused(storage):
             await storage.list(prefix)
 
 
+async def test_whole_files_in_and_out(storage, tmp_path):
+    """An upload goes in from its staged file and a transcoder takes it out to a local file."""
+    data = os.urandom(3 * MIB + 5)
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    await storage.put_file("uploads/video-x/source", source)
+    assert source.read_bytes() == data, "the caller's file is left as it was"
+    assert await storage.head("uploads/video-x/source") == ObjectInfo("uploads/video-x/source", len(data))
+    assert await storage.get("uploads/video-x/source") == data
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "copy.bin"
+    target.write_bytes(b"an older file")
+    await storage.get_file("uploads/video-x/source", target)
+    assert target.read_bytes() == data, "replaced whole"
+    source.write_bytes(b"")
+    await storage.put_file("uploads/video-x/source", source)
+    await storage.get_file("uploads/video-x/source", target)
+    assert target.read_bytes() == b""
+
+
+async def test_whole_files_fail_cleanly(storage, tmp_path):
+    target = tmp_path / "copy.bin"
+    target.write_bytes(b"kept")
+    with pytest.raises(ObjectNotFound):
+        await storage.get_file("never/was", target)
+    assert target.read_bytes() == b"kept", "left as it was"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temporary file left"
+    with pytest.raises(FileNotFoundError) as raised:  # the caller's file: not a storage failure
+        await storage.put_file("absent/source", tmp_path / "absent.bin")
+    assert not isinstance(raised.value, StorageError)
+    with pytest.raises(ObjectNotFound):
+        await storage.head("absent/source")
+    with pytest.raises(InvalidKey):
+        await storage.put_file("../escape", target)
+    with pytest.raises(InvalidKey):
+        await storage.get_file("../escape", target)
+
+
 # -- S3 only --------------------------------------------------------------------------------
 
 async def test_large_objects_go_up_in_parts(moto_endpoint, s3_bucket):
@@ -155,7 +195,30 @@ async def test_large_objects_go_up_in_parts(moto_endpoint, s3_bucket):
         await storage.close()
 
 
-async def test_a_failed_multipart_upload_is_aborted(moto_endpoint, s3_bucket):
+async def test_large_files_go_up_in_parts_and_come_down_whole(moto_endpoint, s3_bucket, tmp_path):
+    """A file goes up one part at a time, read from disk as it is sent."""
+    settings = s3_settings(moto_endpoint, s3_bucket, multipart_threshold=6 * MIB,
+                           multipart_part_size=5 * MIB)
+    storage = S3Storage(settings)
+    await storage.open()
+    try:
+        data = os.urandom(11 * MIB)
+        source = tmp_path / "source.bin"
+        source.write_bytes(data)
+        await storage.put_file("big/file.bin", source)
+        target = tmp_path / "back.bin"
+        await storage.get_file("big/file.bin", target)
+        assert target.read_bytes() == data
+        async with operator_client(moto_endpoint) as client:
+            first = await client.head_object(Bucket=s3_bucket, Key="big/file.bin", PartNumber=1)
+            pending = await client.list_multipart_uploads(Bucket=s3_bucket)
+        assert (first["PartsCount"], first["ContentLength"]) == (3, 5 * MIB)
+        assert not pending.get("Uploads")
+    finally:
+        await storage.close()
+
+
+async def test_a_failed_multipart_upload_is_aborted(moto_endpoint, s3_bucket, tmp_path):
     """A part size S3 refuses (here: forced below 5 MiB) fails the put, and the upload is not
     left behind to be billed."""
     settings = s3_settings(moto_endpoint, s3_bucket, multipart_threshold=6 * MIB)
@@ -164,6 +227,10 @@ async def test_a_failed_multipart_upload_is_aborted(moto_endpoint, s3_bucket):
     try:
         with pytest.raises(StorageError):
             await storage.put("refused.bin", b"y" * (7 * MIB))
+        source = tmp_path / "refused.bin"
+        source.write_bytes(b"z" * (7 * MIB))
+        with pytest.raises(StorageError):
+            await storage.put_file("refused.bin", source)
         async with operator_client(moto_endpoint) as client:
             pending = await client.list_multipart_uploads(Bucket=s3_bucket)
         assert not pending.get("Uploads")
@@ -195,7 +262,7 @@ async def test_a_key_prefix_keeps_deployments_apart(moto_endpoint, s3_bucket):
             await storage.close()
 
 
-async def test_an_unreachable_store_is_a_storage_error(s3_bucket):
+async def test_an_unreachable_store_is_a_storage_error(s3_bucket, tmp_path):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -203,8 +270,11 @@ async def test_an_unreachable_store_is_a_storage_error(s3_bucket):
                                     connect_timeout=0.5))
     await storage.open()
     try:
+        local = tmp_path / "local.bin"
+        local.write_bytes(b"x")
         for call in (storage.put("k", b"x"), storage.get("k"), storage.head("k"),
-                     storage.get_range("k", 0, 1), storage.list(""), storage.delete("k")):
+                     storage.get_range("k", 0, 1), storage.list(""), storage.delete("k"),
+                     storage.put_file("k", local), storage.get_file("k", tmp_path / "copy.bin")):
             with pytest.raises(StorageError) as raised:
                 await call
             assert not isinstance(raised.value, ObjectNotFound)

@@ -9,7 +9,9 @@ marked a reconnect, every rendition gets EXT-X-DISCONTINUITY at the same place, 
 discontinuity sequences agree as the spec requires.
 
 Media names are the live ones (:mod:`packager.live.names`): a recording is stored under the
-names the live playlists used, and the VOD playlists refer to them relatively.
+names the live playlists used, and the VOD playlists refer to them relatively. Transcoded
+uploads (:mod:`vod.transcode`) use the same names and the same media playlists; their audio is
+a rendition of its own, which :func:`render_vod_multivariant_playlist` lists as an audio group.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packager.live.hls_rules import rounded_duration, segment_bit_rates
-from packager.live.names import init_name, segment_name
+from packager.live.llhls_playlist import render_multivariant_playlist
+from packager.live.names import MEDIA_PLAYLIST_NAME, init_name, segment_name
 from packager.live.window import VariantInfo
 
 HLS_VERSION = 6
 """EXT-X-MAP in a playlist that is not I-frames only needs version 6; nothing here needs more."""
+AUDIO_GROUP = "audio"
+_STREAM_INF = "#EXT-X-STREAM-INF:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,32 @@ def render_vod_playlist(segments: Sequence[RecordedSegment]) -> str:
         "#EXT-X-ENDLIST",
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_vod_multivariant_playlist(
+    video: Sequence[VariantInfo], audio: VariantInfo | None, *, channels: int = 2
+) -> str:
+    """The multivariant playlist of video renditions that play with one separate audio
+    rendition (or none): an ``EXT-X-MEDIA`` audio group every video variant names, plus the
+    audio rendition as an audio-only variant of its own.
+
+    ``video`` variants carry the audio in CODECS and BANDWIDTH already (the spec counts the
+    audio group in). hls.js plays the group as the levels' audio track and leaves the
+    audio-only variant out of its levels when there are video ones; players that switch to
+    audio only on a poor link (Apple's) use it.
+    """
+    lines = render_multivariant_playlist([*video, *([audio] if audio else [])]).splitlines()
+    if audio is None:
+        return "\n".join(lines) + "\n"
+    header, variants = lines[:2], lines[2:]
+    group = (
+        f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Audio",DEFAULT=YES,'
+        f'AUTOSELECT=YES,CHANNELS="{channels}",URI="{audio.name}/{MEDIA_PLAYLIST_NAME}"'
+    )
+    tagged = [
+        f'{line},AUDIO="{AUDIO_GROUP}"' if line.startswith(_STREAM_INF) else line for line in variants
+    ]
+    return "\n".join([*header, group, *tagged]) + "\n"
 
 
 def measured(variant: VariantInfo, segments: Sequence[RecordedSegment]) -> VariantInfo:

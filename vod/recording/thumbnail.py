@@ -1,6 +1,7 @@
-"""A video's poster: one frame of a recorded segment, as JPEG, with PyAV (no image library).
+"""Pictures of a video as JPEG, with PyAV (no image library): a recording's poster from one of
+its segments, and any decoded frame (the transcoder's poster, thumbnails and storyboard sheets).
 
-CPU work (decoding a frame, scaling, encoding): call it from a worker thread.
+CPU work (decoding a frame, scaling, encoding): call it from a worker thread or process.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ def poster_jpeg(init: bytes, segment: bytes) -> Jpeg:
         frame = next(container.decode(video=0), None)
     if frame is None:
         raise ValueError("the segment has no video frame")
-    width, height = _scaled(frame.width, frame.height)
+    return frame_jpeg(frame)
+
+
+def frame_jpeg(frame: av.VideoFrame, max_width: int = MAX_WIDTH) -> Jpeg:
+    """``frame`` as a JPEG at most ``max_width`` wide (aspect ratio kept, even dimensions)."""
+    width, height = _scaled(frame.width, frame.height, max_width)
     encoder = av.CodecContext.create("mjpeg", "w")
     encoder.width, encoder.height = width, height
     encoder.pix_fmt = "yuvj420p"
@@ -50,8 +56,8 @@ def poster_jpeg(init: bytes, segment: bytes) -> Jpeg:
     return Jpeg(b"".join(bytes(packet) for packet in packets), width, height)
 
 
-def _scaled(width: int, height: int) -> tuple[int, int]:
-    """Fit within :data:`MAX_WIDTH`, keeping the aspect ratio and even dimensions (4:2:0)."""
-    if width <= MAX_WIDTH:
+def _scaled(width: int, height: int, max_width: int) -> tuple[int, int]:
+    """Fit within ``max_width``, keeping the aspect ratio and even dimensions (4:2:0)."""
+    if width <= max_width:
         return width, height
-    return MAX_WIDTH, max(2, round(height * MAX_WIDTH / width / 2) * 2)
+    return max_width, max(2, round(height * max_width / width / 2) * 2)

@@ -1,4 +1,5 @@
-"""The storage interface every part that keeps media uses: put, get, ranged get, head, list, delete.
+"""The storage interface every part that keeps media uses: put, get, ranged get, head, list, delete,
+and whole local files in and out (uploads, transcodes).
 
 S3-shaped on purpose (:mod:`vod.storage.s3` is one implementation): a flat namespace of
 objects named by keys, whole-object writes, byte-range reads, prefix listing, idempotent
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 MAX_KEY_LENGTH = 1024
@@ -68,6 +70,20 @@ class Storage(Protocol):
 
     async def get(self, key: str) -> bytes:
         """The whole object, or :class:`ObjectNotFound`."""
+        ...
+
+    async def put_file(self, key: str, path: Path) -> None:
+        """Create or replace the object with the bytes of the local file ``path``, streamed: an
+        upload of many gigabytes never sits in memory. Once this returns the object is durable,
+        so the caller may delete its copy. ``path`` is left as it is; that it is missing or
+        unreadable is the caller's :class:`OSError`, not a :class:`StorageError`."""
+        ...
+
+    async def get_file(self, key: str, path: Path) -> None:
+        """Write the object to the local file ``path``, streamed (a transcoder needs a seekable
+        file, not bytes in memory): ``path`` is replaced whole, or left as it was on failure.
+        :class:`ObjectNotFound` if there is no such object; trouble writing ``path`` is the
+        caller's :class:`OSError`."""
         ...
 
     async def get_range(self, key: str, start: int, end: int) -> bytes:

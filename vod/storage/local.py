@@ -3,7 +3,8 @@
 Every filesystem call runs in a worker thread (``asyncio.to_thread``): a slow or busy disk must
 never stall the event loop that serves live media. Writes go to a hidden temporary file that is
 renamed over the object, so a reader (or a crash) never sees half an object; hidden names are
-not valid keys, so listings skip leftovers of an interrupted write.
+not valid keys, so listings skip leftovers of an interrupted write. Whole files (an upload going
+in, a source going out to a transcoder) are copied in 1 MiB steps, never read whole.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from vod.storage.base import (
     ObjectInfo,
@@ -23,6 +26,8 @@ from vod.storage.base import (
     check_prefix,
     is_key,
 )
+
+_COPY_BUFFER = 1024 * 1024
 
 
 @contextlib.contextmanager
@@ -48,6 +53,12 @@ class LocalStorage:
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._read, self._path(key), key, 0, None)
 
+    async def put_file(self, key: str, path: Path) -> None:
+        await asyncio.to_thread(self._put_file, self._path(key), path, key)
+
+    async def get_file(self, key: str, path: Path) -> None:
+        await asyncio.to_thread(self._get_file, self._path(key), path, key)
+
     async def get_range(self, key: str, start: int, end: int) -> bytes:
         if start < 0 or end < start:
             raise ValueError(f"bad byte range [{start}, {end})")
@@ -72,12 +83,25 @@ class LocalStorage:
     def _put(path: Path, data: bytes, key: str) -> None:
         with _storage_errors(key):
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-            try:
-                temporary.write_bytes(data)
-                os.replace(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
+            _replace(path, lambda file: file.write(data))
+
+    @staticmethod
+    def _put_file(path: Path, source: Path, key: str) -> None:
+        # The source is opened outside the error mapping: a missing file is the caller's error.
+        with source.open("rb") as incoming, _storage_errors(key):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Durable before returning: the caller deletes its copy next (an upload's staged
+            # bytes), and a crash must not leave the only copy in the page cache.
+            _replace(path, lambda file: shutil.copyfileobj(incoming, file, _COPY_BUFFER), durable=True)
+
+    @staticmethod
+    def _get_file(path: Path, target: Path, key: str) -> None:
+        with _storage_errors(key):
+            if not path.is_file():  # a prefix is not an object
+                raise FileNotFoundError(key)
+            stored = path.open("rb")
+        with stored:  # writing ``target`` fails with the caller's OSError
+            _replace(target, lambda file: shutil.copyfileobj(stored, file, _COPY_BUFFER))
 
     @staticmethod
     def _size(path: Path, key: str) -> int:
@@ -118,3 +142,30 @@ class LocalStorage:
                     parent.rmdir()
                 except OSError:  # not empty (or gone): the rest of the chain stays
                     break
+
+
+def _replace(path: Path, write: Callable[[BinaryIO], object], *, durable: bool = False) -> None:
+    """Write a hidden temporary file beside ``path`` and rename it over ``path``: readers see the
+    old file or the new one, never a half-written one, and a failed write leaves no trace."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temporary.open("wb") as file:
+            write(file)
+            if durable:
+                file.flush()
+                os.fsync(file.fileno())
+        os.replace(temporary, path)
+        if durable:
+            fsync_directory(path.parent)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the names in ``directory`` durable: a file's fsync covers its bytes, not the entry
+    that names it, so a new or renamed file could vanish in a crash without this."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -11,14 +11,22 @@ Objects at or above ``multipart_threshold`` go up in parts of ``multipart_part_s
 PUT is capped at 5 GiB, and a failed part is retried alone rather than the whole object. A
 multipart upload that fails is aborted; one cut short by a crash leaves parts that only a bucket
 lifecycle rule (``AbortIncompleteMultipartUpload``) removes, so buckets should have one.
+
+Local files go up the same way, their parts read one at a time in a worker thread, and come
+down in 1 MiB reads written by a worker thread to a temporary file renamed into place: memory
+holds one part (or one read) whatever the size of the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import aioboto3
 import structlog
@@ -39,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 """Error codes for a missing object (HEAD has no body, so its code is the bare status)."""
+_DOWNLOAD_READ = 1024 * 1024
 
 
 @contextlib.asynccontextmanager
@@ -99,7 +108,37 @@ class S3Storage:
             if len(data) < self._settings.multipart_threshold:
                 await self._client.put_object(Bucket=self._bucket, Key=name, Body=data)
             else:
-                await self._put_multipart(name, data)
+                await self._put_multipart(name, _slices(data, self._settings.multipart_part_size))
+
+    async def put_file(self, key: str, path: Path) -> None:
+        name = self._key(key)
+        file = await asyncio.to_thread(path.open, "rb")  # the caller's file: its errors are theirs
+        try:
+            size = os.fstat(file.fileno()).st_size
+            async with _storage_errors(key):
+                if size < self._settings.multipart_threshold:
+                    data = await asyncio.to_thread(file.read)
+                    await self._client.put_object(Bucket=self._bucket, Key=name, Body=data)
+                else:
+                    await self._put_multipart(name, _file_parts(file, self._settings.multipart_part_size))
+        finally:
+            await asyncio.to_thread(file.close)
+
+    async def get_file(self, key: str, path: Path) -> None:
+        name = self._key(key)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        file = await asyncio.to_thread(temporary.open, "wb")
+        try:
+            async with _storage_errors(key):
+                response = await self._client.get_object(Bucket=self._bucket, Key=name)
+                body = response["Body"]  # read through botocore's wrapper, which checks the length
+                async with body:
+                    async for chunk in body.iter_chunks(_DOWNLOAD_READ):
+                        await asyncio.to_thread(file.write, chunk)
+            await asyncio.to_thread(file.close)
+            await asyncio.to_thread(os.replace, temporary, path)
+        finally:
+            await asyncio.to_thread(_discard, file, temporary)
 
     async def get(self, key: str) -> bytes:
         name = self._key(key)
@@ -154,20 +193,17 @@ class S3Storage:
         async with _storage_errors(key):
             await self._client.delete_object(Bucket=self._bucket, Key=name)
 
-    async def _put_multipart(self, name: str, data: bytes) -> None:
-        """Parts go up one after another: memory stays at one part beyond ``data``."""
+    async def _put_multipart(self, name: str, chunks: AsyncIterator[bytes]) -> None:
+        """Parts go up one after another, each read from ``chunks`` only when the one before it
+        is stored: memory stays at one part."""
         created = await self._client.create_multipart_upload(Bucket=self._bucket, Key=name)
         upload_id = created["UploadId"]
-        size = self._settings.multipart_part_size
         try:
-            parts = []
-            for number, offset in enumerate(range(0, len(data), size), start=1):
+            parts: list[dict[str, Any]] = []
+            async for chunk in chunks:
+                number = len(parts) + 1
                 uploaded = await self._client.upload_part(
-                    Bucket=self._bucket,
-                    Key=name,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=data[offset : offset + size],
+                    Bucket=self._bucket, Key=name, UploadId=upload_id, PartNumber=number, Body=chunk
                 )
                 parts.append({"PartNumber": number, "ETag": uploaded["ETag"]})
             await self._client.complete_multipart_upload(
@@ -181,3 +217,19 @@ class S3Storage:
             except (BotoCoreError, ClientError) as exc:
                 log.warning("storage.s3_abort_failed", key=name, upload=upload_id, error=repr(exc))
             raise
+
+
+async def _slices(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for offset in range(0, len(data), size):
+        yield data[offset : offset + size]
+
+
+async def _file_parts(file: BinaryIO, size: int) -> AsyncIterator[bytes]:
+    while part := await asyncio.to_thread(file.read, size):
+        yield part
+
+
+def _discard(file: BinaryIO, temporary: Path) -> None:
+    """After a download: close the temporary file and remove it unless it was renamed into place."""
+    file.close()
+    temporary.unlink(missing_ok=True)
