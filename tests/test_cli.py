@@ -11,8 +11,9 @@ import socket
 import sys
 
 import aiohttp
+import asyncpg
 
-from tests.support.ffmpeg import Source, publish, start_publish
+from tests.support.ffmpeg import Source, make_file, publish, start_publish
 from tests.support.nodes import node_factory
 
 BANNER_KEY = re.compile(r"Stream Key: (trb_\S+)")
@@ -163,3 +164,35 @@ async def poll_status(http: aiohttp.ClientSession, url: str, timeout: float = 60
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.2)
+
+
+async def test_vod_add_stores_and_transcodes_with_progress(services, tmp_path):
+    """An operator adds a file from the command line: progress bars, a ready video, its URL; a
+    file that is not a video ends with the transcoder's reason and exit status 1."""
+    env = cli_env(tmp_path) | {"DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+    clip = tmp_path / "clip.mp4"
+    await make_file(clip, Source(seconds=3, realtime=False))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tributary", "vod", "add", str(clip), "--title", "From the CLI",
+        "--privacy", "public", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    public_id = re.search(r"Video (\S{11}) is ready", out.decode())[1]
+    assert f"/vod/{public_id}/master.m3u8" in out.decode()
+    assert "storing" in err.decode() and "transcoding: 100%" in err.decode()
+    conn = await asyncpg.connect(services.database_url)
+    try:
+        row = await conn.fetchrow("SELECT status, title, privacy FROM videos WHERE public_id = $1", public_id)
+    finally:
+        await conn.close()
+    assert dict(row) == {"status": "ready", "title": "From the CLI", "privacy": "public"}
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not a video\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tributary", "vod", "add", str(text), "--title", "Notes",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 1 and b"failed: " in err and b"text" in err.lower()

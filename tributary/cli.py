@@ -18,10 +18,14 @@ import structlog
 import uvloop
 
 from catalog.live_streams import InvalidStreamName, LiveStreamCatalog, StreamExists
+from catalog.videos import Privacy
 from edge.node import EdgeNode
 from tributary.logs import configure_logging
 from tributary.node import Node
 from tributary.settings import Settings, load_settings
+from tributary.vod_add import AddFailed, NewVideo, add_video
+from vod.storage import open_storage
+from vod.transcode.pipeline import TranscodeDeps
 from vod.jobs.node import WorkerNode
 
 log = structlog.get_logger(__name__)
@@ -44,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     create = stream_sub.add_parser("create", help="create a stream and print its RTMP URL and key")
     create.add_argument("name")
     create.add_argument("--title", default="")
+    vod = sub.add_parser("vod", help="manage videos")
+    vod_sub = vod.add_subparsers(dest="vod_command", required=True)
+    add = vod_sub.add_parser("add", help="store and transcode a video file, with progress bars")
+    add.add_argument("file", type=Path)
+    add.add_argument("--title", required=True)
+    add.add_argument("--description", default="")
+    add.add_argument("--privacy", choices=[p.value for p in Privacy], default=Privacy.PRIVATE.value)
+    add.add_argument("--channel", help="a channel handle (default: the operator channel)")
     return parser
 
 
@@ -69,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         return uvloop.run(_serve(settings, "worker"))
     if args.command in ("up", "serve"):
         return uvloop.run(_serve(settings, "up" if args.command == "up" else "origin"))
+    if args.command == "vod":
+        new = NewVideo(args.file, args.title, args.description, Privacy(args.privacy), args.channel)
+        return uvloop.run(_add_vod(settings, new))
     return uvloop.run(_create_stream(settings, args.name, args.title))
 
 
@@ -141,4 +156,26 @@ async def _create_stream(settings: Settings, name: str, title: str) -> int:
               f"Watch:      {settings.watch_url(created.stream.name)}")
         return 0
     finally:
+        await node.stop()
+
+
+async def _add_vod(settings: Settings, new: NewVideo) -> int:
+    node = Node(settings, worker=False)
+    storage = None
+    try:
+        await node.start_catalog_only()
+        assert node.pool is not None
+        storage = await open_storage(settings.storage, settings.data_dir)
+        deps = TranscodeDeps.from_settings(settings, storage, node.pool)
+        try:
+            video = await add_video(new, node.pool, storage, deps)
+        except AddFailed as exc:
+            print(f"tributary: {exc}", file=sys.stderr)
+            return 1
+        print(f"Video {video.public_id} is ready ({video.duration_seconds or 0:.1f} s, {video.privacy}).\n"
+              f"Play: http://{settings.public_host}:{settings.http.port}/vod/{video.public_id}/master.m3u8")
+        return 0
+    finally:
+        if storage is not None:
+            await storage.close()
         await node.stop()
