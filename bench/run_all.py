@@ -4,7 +4,7 @@ One embedded PostgreSQL/Redis pair (or DATABASE_URL/REDIS_URL from the environme
 all of them, so no benchmark pays for starting a database; each benchmark still starts its
 own node process per run (the catalog benchmark loads its own scratch database on that
 PostgreSQL). The source is encoded before the first benchmark so no figure includes that. About
-32 minutes on 2 cores.
+45 minutes on 2 cores.
 
     .venv/bin/python -m bench.run_all [--skip NAME ...]
 """
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import edge_load
+from bench import edge_load, vod_transcode, vod_upload
 from bench import harness as h
 
 BENCH = Path(__file__).resolve().parent
@@ -45,6 +45,11 @@ PLAN: list[tuple[str, str, list[str]]] = [
     ("whip_glass_to_glass", "bench.whip_glass_to_glass", ["--runs", "3"]),
     # About 3-4 minutes a run: ramps viewers against the edge and nginx in turn.
     ("edge_load", "bench.edge_load", ["--runs", "2"]),
+    # About 3.5 minutes a run: 21 s of 720p and of 1080p, each transcoded three times (Tributary,
+    # ffmpeg with the same x264 settings, ffmpeg with its default threading) at ~0.4-1× real time.
+    ("vod_transcode", "bench.vod_transcode", ["--runs", "3"]),
+    # About half a minute a run: 512 MiB through tus to local disk and to S3 (moto), and copies.
+    ("vod_upload", "bench.vod_upload", ["--runs", "3"]),
     # Last: loading 100,000 videos and 1,000,000 views keeps PostgreSQL busy for a while.
     ("catalog_api", "bench.catalog_api", ["--runs", "3"]),
 ]
@@ -216,6 +221,8 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
             f" {h.fmt_spread(f['node_cpu_percent'], '% of a core')} |",
         ]
     lines += _edge_load_rows(results.get("edge_load", {}))
+    lines += _vod_transcode_rows(results.get("vod_transcode", {}))
+    lines += _vod_upload_rows(results.get("vod_upload", {}))
     api = results.get("catalog_api", {})
     if "figures" in api:
         f = api["figures"]
@@ -264,6 +271,8 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
                 f" {_num(r['hls_target_latency']):.2f} s | {_num(r.get('forward_buffer_end')):.2f} s |"
                 f" {r['dropped_frames']}/{r['decoded_frames']} |")
     lines += _edge_load_section(results.get("edge_load", {}))
+    lines += _vod_transcode_section(results.get("vod_transcode", {}))
+    lines += _vod_upload_section(results.get("vod_upload", {}))
     if "runs" in api:
         am = api["machine"]
         lines += [
@@ -333,6 +342,7 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
         " `tributary_edge_origin_fetches_total` and nginx's upstream-only access log, per part"
         " published in the window. nginx wakes requests waiting on `proxy_cache_lock` on a"
         " 500 ms timer, not when the fetch lands, which sets its latency.",
+        *VOD_MEASURES,
         "",
         "## Commands",
         "",
@@ -396,6 +406,164 @@ def _edge_load_section(el: dict[str, Any]) -> list[str]:
         "",
         *edge_load.step_table(el["steps"]),
     ]
+
+
+VOD_MEASURES = [
+    "- VOD transcode (`bench/vod_transcode.py`): generated sources with real motion, detail and"
+    " grain (a pan over a texture, a rotating close-up, `testsrc2`; cached), transcoded with the"
+    " default `TranscodeSettings()` by `vod.transcode.pipeline.transcode_video` on a real catalog"
+    " and local storage (end to end: source copied to scratch, niced child, every output stored,"
+    " catalog transaction), and by one Debian `ffmpeg` process making the same ladder from the same"
+    " plan (`plan_transcode`): rungs, preset, B-frames, bitrates, VBV, GOP, keyframes forced every"
+    " segment, scene-cut off, bilinear scaling in one thread, AAC with `aresample=async=1`, HLS fMP4"
+    " segments with an audio group, poster, thumbnails and storyboard. PyAV opens x264 with sliced"
+    " threads, so the *same settings* ffmpeg run passes `-thread_type slice`; the *default threading*"
+    " run leaves ffmpeg's frame threads. Both at the transcode's niceness (+10); CPU includes the"
+    " child processes. Ratios are Tributary's wall time over ffmpeg's.",
+    "- VOD upload (`bench/vod_upload.py`): one random file through tuspy (8 MiB PATCHes) into a"
+    " `serve origin` node (no job worker, so nothing transcodes), timed from the first PATCH to the"
+    " video turning `processing` (received, fsynced, handed to storage); local storage on the same"
+    " file system, or S3 on moto's server (its own process, loopback). Baselines in every run:"
+    " `shutil.copyfile` of the same file on the same disk (to its return, and until fsynced), and"
+    " for S3 aioboto3's managed `upload_file` and a part-at-a-time multipart upload to the same"
+    " moto. Ratios are throughputs, Tributary ÷ baseline; measurements go in an order rotated from"
+    " run to run, each starting with no dirty pages and the source file in the page cache.",
+]
+
+
+def _vod_transcode_rows(vt: dict[str, Any]) -> list[str]:
+    """Headline rows of bench/vod_transcode.py: × real time of each side, the ratios."""
+    lines = []
+    for label, f in vt.get("figures", {}).items():
+        ladder = "+".join(rung.split()[0] for rung in vt["ladders"][label])
+        lines += [
+            f"| VOD transcode, {label} source → {ladder} + audio + pictures (default transcode"
+            f" settings) | Tributary (`transcode_video`, end to end), × real time |"
+            f" {h.fmt_spread(f['tributary_realtime_factor'], '×', digits=2)} |",
+            f"| | ffmpeg, same x264 settings (sliced threads), × real time |"
+            f" {h.fmt_spread(f['ffmpeg_same_realtime_factor'], '×', digits=2)} |",
+            f"| | Tributary time ÷ ffmpeg time, same settings |"
+            f" {h.fmt_spread(f['ratio_ffmpeg_same'], digits=2)} |",
+            f"| | ffmpeg, default threading (frame threads), × real time |"
+            f" {h.fmt_spread(f['ffmpeg_default_realtime_factor'], '×', digits=2)} |",
+            f"| | Tributary time ÷ ffmpeg time, default threading |"
+            f" {h.fmt_spread(f['ratio_ffmpeg_default'], digits=2)} |",
+            f"| | CPU, Tributary / ffmpeg same / ffmpeg default |"
+            f" {h.fmt_spread(f['tributary_cpu_s'], ' s', digits=1)} /"
+            f" {h.fmt_spread(f['ffmpeg_same_cpu_s'], ' s', digits=1)} /"
+            f" {h.fmt_spread(f['ffmpeg_default_cpu_s'], ' s', digits=1)} |",
+        ]
+    return lines
+
+
+def _vod_transcode_section(vt: dict[str, Any]) -> list[str]:
+    if "runs" not in vt:
+        return []
+    loads = ", ".join(f"{r['load_average_before'][0]:.2f}" for r in vt["runs"])
+    lines = [
+        "",
+        f"## VOD transcode, per run ({len(vt['runs'])} runs)",
+        "",
+        f"Measured {vt['started']} on commit `{vt['machine']['commit']}`; load average before each"
+        f" run: {loads} (it still counts the encoders of the run before). Sides run in a rotating"
+        " order. *Others* is CPU that processes other than the benchmark and what it started took"
+        " meanwhile (the machine is shared). Peak threads:"
+        " the most threads the transcoding process had (Tributary's child, ffmpeg).",
+        "",
+    ]
+    lines += [f"- {label}: {source}; ladder {', '.join(vt['ladders'][label])}"
+              for label, source in vt["sources"].items()]
+    first = vt["runs"][0]
+    for label in vt["sources"]:
+        x264 = {side: first[label][side]["x264"] for side in vod_transcode.SIDES}
+        lines.append(f"- x264 threading, {label}: " + "; ".join(
+            f"{vod_transcode.SIDE_LABELS[side]}: {vod_transcode.thread_options(x264[side])}"
+            for side in vod_transcode.SIDES) + ". Other x264 options differing, Tributary vs ffmpeg"
+            " same settings: " + (", ".join(f"{k} {a} vs {b}" for k, (a, b) in vod_transcode.differing(
+                x264["tributary"], x264[vod_transcode.FFMPEG_SAME]).items()) or "none"))
+    lines += [
+        "",
+        "| source | run | side | wall | × real time | CPU (child + this process) | cores busy |"
+        " peak threads | top rendition | others |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label in vt["sources"]:
+        top = vt["ladders"][label][0].split()[0]
+        for i, run in enumerate(vt["runs"], 1):
+            for side in vod_transcode.SIDES:
+                r = run[label][side]
+                lines.append(
+                    f"| {label} | {i} | {vod_transcode.SIDE_LABELS[side]} | {r['wall_s']:.2f} s |"
+                    f" {r['realtime_factor']:.2f}× | {r['child_cpu_s']:.1f} + {r['parent_cpu_s']:.1f} s |"
+                    f" {r['cores_busy']:.2f} | {r['peak_threads']} |"
+                    f" {vod_transcode.top_kbps(r, top):.0f} kb/s | {r['others_cpu_pct']:.0f}% |")
+    steps = ", ".join(f"{label} {h.fmt_spread(f['pictures_step_s'], ' s', digits=2)}"
+                      for label, f in vt["figures"].items())
+    label = next(iter(vt["sources"]))
+    command = first[label][vod_transcode.FFMPEG_SAME]["command"]
+    lines += [
+        "",
+        f"Tributary's pictures step (poster, thumbnails, storyboard; the ffmpeg runs make the same"
+        f" pictures): {steps}. The {label} ffmpeg command, same settings (OUT: the run's output directory):",
+        "",
+        "```",
+        command,
+        "```",
+    ]
+    return lines
+
+
+def _vod_upload_rows(vu: dict[str, Any]) -> list[str]:
+    """Headline rows of bench/vod_upload.py: MB/s through tus and the ratios to plain copies."""
+    if "figures" not in vu:
+        return []
+    f = vu["figures"]
+    lines = []
+    for target in vu["targets"]:
+        where = "local disk" if target == "local" else "S3 (moto on loopback)"
+        lines.append(f"| | tus → {where}, MB/s | {h.fmt_spread(f[f'{target}_mb_s'], ' MB/s')} |")
+        lines += [f"| | … ÷ {vod_upload.LABELS[base]} (median {f[f'{base}_mb_s']['median']:.0f} MB/s) |"
+                  f" {h.fmt_spread(f[f'{target}_ratio_{base}'], digits=2)} |"
+                  for base in vod_upload.BASELINES[target]]
+    group = (f"| VOD upload, {vu['mib']} MiB (tuspy, {vu['chunk_mib']} MiB PATCHes → one node; first"
+             " byte → `processing`) |")
+    return [group + lines[0][3:], *lines[1:]]
+
+
+def _vod_upload_section(vu: dict[str, Any]) -> list[str]:
+    if "runs" not in vu:
+        return []
+    loads = ", ".join(f"{r['load_average_before'][0]:.2f}" for r in vu["runs"])
+    lines = [
+        "",
+        f"## VOD upload, per run ({vu['mib']} MiB of random bytes, MB/s = 10^6 bytes/s)",
+        "",
+        f"Measured {vu['started']} on commit `{vu['machine']['commit']}`; load average before each"
+        f" run: {loads}. *Receive*: first PATCH sent → last PATCH answered (every byte fsynced, its"
+        " offset committed); *hand-over*: last PATCH answered → video `processing` (the staged file"
+        " copied into storage). CPU in seconds over the upload: node process / tus client (this"
+        " process) / moto.",
+        "",
+        "| run | copy | copy + fsync | tus → local | receive, hand-over | CPU | tus → S3 |"
+        " receive, hand-over | CPU | aioboto3 upload_file | aioboto3 part by part |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def tus(r: dict[str, Any], target: str) -> list[str]:
+        t = r.get(f"{target}_tus")
+        if t is None:
+            return ["", "", ""]
+        cpu = f"{t['node_cpu_s']:.1f} / {t['client_cpu_s']:.1f}"
+        cpu += f" / {t['moto_cpu_s']:.1f} s" if "moto_cpu_s" in t else " s"
+        return [f"{t['mb_s']:.0f} MB/s", f"{t['receive_mb_s']:.0f} MB/s, {t['hand_over_s']:.2f} s", cpu]
+
+    for i, r in enumerate(vu["runs"], 1):
+        s3 = [f"{r[n]['mb_s']:.0f} MB/s" if n in r else ""
+              for n in ("aioboto3_managed", "aioboto3_sequential")]
+        cells = [str(i), f"{r['copy']['mb_s']:.0f} MB/s", f"{r['copy_fsync']['mb_s']:.0f} MB/s",
+                 *tus(r, "local"), *tus(r, "s3"), *s3]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _num(value: Any) -> float:
