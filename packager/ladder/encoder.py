@@ -66,6 +66,11 @@ class RungEncoder:
         ctx.max_b_frames = b_frames
         ctx.bit_rate = rung.bitrate
         ctx.flags |= Flags.global_header
+        if self._reorders:
+            # A VOD encode waits for nobody: frame threads keep more cores busy than the slice
+            # threads PyAV's encoders default to (16-19 % faster on 2 cores, bench/RESULTS.md),
+            # which a live rung needs for latency (a frame out as soon as it is in).
+            ctx.thread_type = "FRAME"
         ctx.options = {
             "preset": preset,
             **({} if self._reorders else {"tune": "zerolatency"}),
