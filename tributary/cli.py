@@ -17,7 +17,7 @@ from pathlib import Path
 import structlog
 import uvloop
 
-from catalog.live_streams import InvalidStreamName, LiveStreamCatalog, StreamExists
+from catalog.live_streams import InvalidStreamName, StreamExists
 from catalog.videos import Privacy
 from edge.node import EdgeNode
 from tributary.logs import configure_logging
