@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
+import asyncpg
+import redis.asyncio as redis
 from aiohttp import hdrs, web
 
 Check = Callable[[], Awaitable[str | None]]
@@ -28,6 +30,20 @@ async def _run(check: Check) -> str | None:
         return f"{getattr(check, '__name__', 'a check')} did not answer within {CHECK_TIMEOUT:g} s"
     except Exception as exc:  # a failing dependency is exactly what this reports
         return f"{getattr(check, '__name__', 'a check')}: {exc!r}"
+
+
+def database_and_redis(pool: asyncpg.Pool, client: redis.Redis) -> tuple[Check, Check]:
+    """The checks of a role that needs the catalog and Redis (an origin node, a worker)."""
+
+    async def database() -> str | None:
+        await pool.fetchval("SELECT 1")
+        return None
+
+    async def redis_server() -> str | None:
+        await client.ping()
+        return None
+
+    return database, redis_server
 
 
 def add_health_routes(app: web.Application, checks: Sequence[Check] = ()) -> None:

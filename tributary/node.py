@@ -35,7 +35,7 @@ from packager.live.publish_session import PublishSession
 from packager.live.registry import AlreadyPublishing, LiveRegistry
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.embedded import EmbeddedServices
-from tributary.health_endpoints import add_health_routes
+from tributary.health_endpoints import add_health_routes, database_and_redis
 from tributary.metrics_endpoint import add_metrics_route
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
@@ -168,7 +168,7 @@ class Node:
         app = web.Application(client_max_size=1024 * 1024)
         add_live_routes(app, self.registry.lookup)
         add_metrics_route(app)
-        add_health_routes(app, (self._database_ready, self._redis_ready))
+        add_health_routes(app, database_and_redis(self.pool, self.redis))
         add_web_routes(app, self.registry)
         self.whip = WhipServer(self._open_whip_publish, s.whip)
         add_whip_routes(app, self.whip)
@@ -205,16 +205,6 @@ class Node:
         """A finished upload becomes a transcode job (a repeat for one video is a no-op)."""
         assert self.jobs is not None
         await self.jobs.enqueue_transcode(uploaded.public_id, uploaded.raw_key)
-
-    async def _database_ready(self) -> str | None:
-        assert self.pool is not None
-        await self.pool.fetchval("SELECT 1")
-        return None
-
-    async def _redis_ready(self) -> str | None:
-        assert self.redis is not None
-        await self.redis.ping()
-        return None
 
     def public_urls(self) -> PublicUrls:
         """Where clients reach this node: the public host name and the ports actually bound."""

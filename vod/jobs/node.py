@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 
 from catalog.db import open_pool
-from tributary.health_endpoints import add_health_routes
+from tributary.health_endpoints import add_health_routes, database_and_redis
 from tributary.metrics_endpoint import add_metrics_route
 from tributary.settings import Settings
 from vod.jobs.tasks import JobDeps, registry
@@ -59,7 +59,7 @@ class WorkerNode:
         await self._worker.start()
 
         app = web.Application()
-        add_health_routes(app, (self._database_ready, self._redis_ready))
+        add_health_routes(app, database_and_redis(self._pool, self._redis))
         add_metrics_route(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -69,16 +69,6 @@ class WorkerNode:
         log.info("worker.started", http_port=self.port, tasks=sorted(tasks),
                  concurrency=s.jobs.concurrency, live_concurrency=s.jobs.live_concurrency)
         return self.port
-
-    async def _database_ready(self) -> str | None:
-        assert self._pool is not None
-        await self._pool.fetchval("SELECT 1")
-        return None
-
-    async def _redis_ready(self) -> str | None:
-        assert self._redis is not None
-        await self._redis.ping()
-        return None
 
     async def stop(self) -> None:
         """Jobs first (they use everything else), then HTTP, storage, Redis, the pool."""
