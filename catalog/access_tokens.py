@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import jwt
 
 from catalog.access import Principal, Role
+from catalog.derived_keys import ACCESS_TOKENS, derive_key
 
 ALGORITHM = "HS256"
 _REQUIRED = ["sub", "role", "iat", "exp", "jti"]
@@ -35,6 +36,11 @@ class AccessTokens:
     def __init__(self, key: bytes, ttl_seconds: float) -> None:
         self._key = key
         self._ttl = int(ttl_seconds)
+
+    @classmethod
+    def of_secret(cls, secret_key: bytes, ttl_seconds: float) -> AccessTokens:
+        """The tokens every node of a cluster issues and accepts: keyed from the shared secret."""
+        return cls(derive_key(secret_key, ACCESS_TOKENS), ttl_seconds)
 
     def issue(self, principal: Principal, *, now: float | None = None) -> IssuedAccessToken:
         issued = int(time.time() if now is None else now)

@@ -19,6 +19,7 @@ import uvloop
 
 from catalog.live_streams import InvalidStreamName, StreamExists
 from catalog.videos import Privacy
+from chat import ChatNode
 from edge.node import EdgeNode
 from tributary.logs import configure_logging
 from tributary.node import Node
@@ -30,10 +31,12 @@ from vod.jobs.node import WorkerNode
 
 log = structlog.get_logger(__name__)
 
-ROLES = ("origin", "edge", "worker")
+ROLES = ("origin", "edge", "worker", "chat")
 """Roles that exist today. ``origin`` = RTMP/WHIP ingest + packager + origin HTTP + API (+ web
 pages); ``edge`` = a caching proxy in front of origins (``[edge]`` settings); ``worker`` = runs
-queued jobs such as transcodes (``[jobs]`` settings; needs the cluster's PostgreSQL and Redis)."""
+queued jobs such as transcodes (``[jobs]`` settings; needs the cluster's PostgreSQL and Redis);
+``chat`` = Socket.IO chat only (``[chat]`` settings; the cluster's PostgreSQL, Redis and secret
+key). Origins serve chat too, so one box needs no chat node."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,12 +76,12 @@ def main(argv: list[str] | None = None) -> int:
                   " or [edge] origins in the config file", file=sys.stderr)
             return 2
         return uvloop.run(_serve(settings, "edge"))
-    if args.command == "serve" and args.role == "worker":
+    if args.command == "serve" and args.role in ("worker", "chat"):
         if settings.database_url is None or settings.redis_url is None:
-            print("tributary: a worker needs the cluster's servers: set DATABASE_URL and REDIS_URL",
-                  file=sys.stderr)
+            print(f"tributary: a {args.role} node needs the cluster's servers: set DATABASE_URL and"
+                  " REDIS_URL", file=sys.stderr)
             return 2
-        return uvloop.run(_serve(settings, "worker"))
+        return uvloop.run(_serve(settings, args.role))
     if args.command in ("up", "serve"):
         return uvloop.run(_serve(settings, "up" if args.command == "up" else "origin"))
     if args.command == "vod":
@@ -89,17 +92,19 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _serve(settings: Settings, role: str) -> int:
     """Run ``role`` until SIGINT/SIGTERM: ``up`` (everything, a job worker included, and a
-    banner), ``origin`` (the same without the worker: a cluster has worker processes), ``edge``
-    or ``worker``."""
+    banner), ``origin`` (the same without the worker: a cluster has worker processes), ``edge``,
+    ``worker`` or ``chat``."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    node: Node | EdgeNode | WorkerNode
+    node: Node | EdgeNode | WorkerNode | ChatNode
     if role == "edge":
         node = EdgeNode(settings)
     elif role == "worker":
         node = WorkerNode(settings)
+    elif role == "chat":
+        node = ChatNode(settings)
     else:
         node = Node(settings, worker=role == "up")
     try:

@@ -21,9 +21,11 @@ from aiohttp import web
 from catalog.api.app import PREFIX as API_PREFIX
 from catalog.api.app import create_api
 from catalog.api.context import ApiContext, PublicUrls
+from catalog.access_tokens import AccessTokens
 from catalog.db import open_pool
 from catalog.live_streams import LiveStreamCatalog
 from catalog.recordings import Recordings
+from chat import ChatServer, CommentAnnouncer
 from ingest.publish_lease import PublishLease, PublishLeases
 from ingest.publishing import BAD_NAME, PublishRejected
 from ingest.rtmp.server import RtmpLimits, RtmpServer
@@ -102,6 +104,7 @@ class Node:
         self.worker: Worker | None = None
         self.rtmp: RtmpServer | None = None
         self.whip: WhipServer | None = None
+        self.chat: ChatServer | None = None
         self._runner: web.AppRunner | None = None
         self._leases: PublishLeases | None = None
         self._tasks: set[asyncio.Task[object]] = set()
@@ -172,14 +175,23 @@ class Node:
         add_web_routes(app, self.registry)
         self.whip = WhipServer(self._open_whip_publish, s.whip)
         add_whip_routes(app, self.whip)
+        secret_key = load_secret_key(s)
+        self.chat = ChatServer(
+            s.chat, redis_url=redis_url, redis_client=self.redis, pool=self.pool,
+            access_tokens=AccessTokens.of_secret(secret_key, s.api.access_token_ttl),
+            node_id=self.node_id,
+        )
+        self.chat.attach(app)
+        await self.chat.start()
         self.api = ApiContext.create(
             s.api,
             pool=self.pool,
             redis_client=self.redis,
-            secret_key=load_secret_key(s),
+            secret_key=secret_key,
             public_urls=self.public_urls,
             live_now=self.registry.live_names,
             playback_change=PlaybackManifests(storage, recordings).changing,
+            comment_feed=CommentAnnouncer(self.chat.broadcast),
         )
         add_vod_routes(app, storage, recordings.stored_video, self.api.playback_key)
         app.add_subapp(API_PREFIX, create_api(self.api))
@@ -262,6 +274,9 @@ class Node:
             await self.whip.close()
             self.whip = None
         await self.registry.close()
+        if self.chat is not None:
+            await self.chat.stop()
+            self.chat = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:

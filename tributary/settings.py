@@ -369,6 +369,54 @@ class JobSettings(_Section):
     http_port: int = Field(8082, ge=0, le=65535, description="A worker's /healthz, /readyz, /metrics.")
 
 
+class ChatSettings(_Section):
+    """Live chat and real-time comments over Socket.IO at ``/socket.io`` (see ``chat/``).
+
+    Room rules (rate, slow mode, subscribers-only, length) start from these defaults and are
+    changed per room by its moderators; the state lives in Redis, shared by every chat node.
+    """
+
+    host: str = "0.0.0.0"
+    port: int = Field(8083, ge=0, le=65535, description="A chat node's port (`tributary serve chat`).")
+    rate: str = Field(
+        "3 per 2 seconds", description="Messages one user may send in one room (a `limits` string)."
+    )
+    max_length: int = Field(500, ge=1, le=10_000, description="Longest message, characters.")
+    history_messages: int = Field(50, ge=0, le=1000, description="Messages a joining client is sent.")
+    history_age: float = Field(
+        6 * 3600, gt=0, description="Seconds a live message stays in the history a joiner is sent."
+    )
+    max_event_bytes: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024, description="Largest Socket.IO packet; bigger ones drop the client."
+    )
+    event_rate: float = Field(
+        10.0, gt=0, description="Events per second one connection may send, on average."
+    )
+    event_burst: int = Field(30, ge=1, description="Events one connection may send at once.")
+    flood_disconnect: int = Field(
+        200, ge=1, description="Events refused for flooding after which the connection is dropped."
+    )
+    max_queued_packets: int = Field(
+        1000,
+        ge=10,
+        description="Packets waiting for a client that does not read; beyond this it is dropped.",
+    )
+    ping_interval: float = Field(25.0, gt=0, description="Engine.IO heartbeat interval, seconds.")
+    ping_timeout: float = Field(20.0, gt=0, description="Seconds a heartbeat may go unanswered.")
+    max_rooms: int = Field(10, ge=1, le=1000, description="Rooms one connection may be in at once.")
+    max_banned_words: int = Field(500, ge=0, le=10_000, description="Banned words per channel.")
+    cors_origins: list[str] | Literal["*"] = Field(
+        "*", description="Origins browsers may connect from."
+    )
+    profanity_filter: bool = Field(True, description="Mask profanity (glin-profanity) in messages.")
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        limits.parse(value)
+        return value
+
+
 def _origin_url(url: str) -> str:
     parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
@@ -406,6 +454,7 @@ class Settings(BaseSettings):
     edge: EdgeSettings = EdgeSettings()
     uploads: UploadSettings = UploadSettings()
     jobs: JobSettings = JobSettings()
+    chat: ChatSettings = ChatSettings()
 
     @field_validator("secret_key")
     @classmethod

@@ -220,6 +220,7 @@ class VideoCommentsView(ApiView):
         )
         if comment is None:
             raise not_found("video")
+        await context(self.request).comment_feed.posted(comment)
         return _out(self.request, comment, 201)
 
 
@@ -261,6 +262,7 @@ class CommentView(ApiView):
             raise forbidden("only the author, the channel owner or a moderator may delete this")
         if not await _comments(self.request).delete(comment):
             raise not_found("comment")
+        await context(self.request).comment_feed.removed(comment)
         return web.Response(status=204)
 
 
@@ -297,6 +299,7 @@ class RepliesView(ApiView):
         )
         if posted is None:
             raise not_found("comment")
+        await context(self.request).comment_feed.posted(posted)
         return _out(self.request, posted, 201)
 
 
@@ -379,6 +382,8 @@ class CommentHideView(ApiView):
         if comment.deleted_at is not None:
             raise not_found("comment")
         await _comments(self.request).set_hidden(comment, hidden)
+        if hidden:
+            await context(self.request).comment_feed.removed(comment)
         log.info("comments.moderated", comment_id=comment.id, hidden=hidden, by=principal.user_id)
 
 

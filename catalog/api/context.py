@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 import redis.asyncio as redis
@@ -20,7 +21,8 @@ from aiohttp import web
 
 from catalog.access_tokens import AccessTokens
 from catalog.api.rate_limits import RateLimits
-from catalog.derived_keys import ACCESS_TOKENS, PLAYBACK_TOKENS, derive_key
+from catalog.comments import Comment
+from catalog.derived_keys import PLAYBACK_TOKENS, derive_key
 from catalog.passwords import Passwords
 from tributary.settings import ApiSettings
 
@@ -57,6 +59,24 @@ def _no_playback_manifests(public_id: str) -> AbstractAsyncContextManager[object
     return nullcontext()
 
 
+class CommentFeed(Protocol):
+    """Told of every comment posted, deleted or hidden through the API, after the change
+    commits: the chat announces them to the video's room (``chat/comment_feed.py``).
+    Implementations never raise: the comment is stored whatever happens to the news."""
+
+    async def posted(self, comment: Comment) -> None: ...
+
+    async def removed(self, comment: Comment) -> None: ...
+
+
+class _NoCommentFeed:
+    async def posted(self, comment: Comment) -> None:
+        return None
+
+    async def removed(self, comment: Comment) -> None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ApiContext:
     settings: ApiSettings
@@ -69,6 +89,7 @@ class ApiContext:
     live_now: Callable[[], Iterable[str]]
     playback_change: PlaybackChange = _no_playback_manifests
     """The default serves an API built without storage (the OpenAPI document alone)."""
+    comment_feed: CommentFeed = _NoCommentFeed()
 
     @classmethod
     def create(
@@ -81,6 +102,7 @@ class ApiContext:
         public_urls: Callable[[], PublicUrls],
         live_now: Callable[[], Iterable[str]],
         playback_change: PlaybackChange,
+        comment_feed: CommentFeed,
     ) -> ApiContext:
         return cls(
             settings=settings,
@@ -90,12 +112,13 @@ class ApiContext:
                 memory_kib=settings.argon2_memory_kib,
                 parallelism=settings.argon2_parallelism,
             ),
-            access_tokens=AccessTokens(derive_key(secret_key, ACCESS_TOKENS), settings.access_token_ttl),
+            access_tokens=AccessTokens.of_secret(secret_key, settings.access_token_ttl),
             playback_key=derive_key(secret_key, PLAYBACK_TOKENS),
             rate_limits=RateLimits(redis_client, auth=settings.auth_rate, write=settings.write_rate),
             public_urls=public_urls,
             live_now=live_now,
             playback_change=playback_change,
+            comment_feed=comment_feed,
         )
 
 

@@ -36,7 +36,7 @@ from tests.support.ffmpeg import Source, start_publish
 from tests.support.ffmpeg_tee import start_tee_publish
 from tests.support.llhls import fetch, wait_playlist
 from tests.support.nodes import RunningNode, node_factory
-from tests.support.origin_process import live_env, origin_process, with_redis_db
+from tests.support.role_process import live_env, role_process, with_redis_db
 from tests.support.vod_playback import plays_to_the_end
 from tests.support.watch_page import Viewer, watch
 
@@ -210,8 +210,8 @@ async def test_live_playback_survives_an_origin_killed_mid_stream(
     """
     b_services = dataclasses.replace(services, redis_url=with_redis_db(services.redis_url, 2))
     async with (
-        origin_process(services.database_url, with_redis_db(services.redis_url, 1),
-                       tmp_path / "origin-a", live_env(**NO_LADDER)) as origin_a,
+        role_process("origin", services.database_url, with_redis_db(services.redis_url, 1),
+                     tmp_path / "origin-a", live_env(**NO_LADDER)) as origin_a,
         node_factory(b_services, tmp_path) as start,
     ):
         origin_b = await start(**NO_LADDER)

@@ -10,11 +10,8 @@ Redis keys are deleted afterwards. The last test runs the real transcode.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,12 +25,12 @@ import redis.asyncio as redis
 
 from tests.support.api_client import Account, Api
 from tests.support.ffmpeg import Source, make_file
+from tests.support.role_process import RoleProcess, start_role
 from tests.support.transcodes import uploaded
 from tributary.settings import JobSettings
 from vod.jobs import JobContext, JobQueue, Lane, Task
 from vod.jobs.tasks import mark_video_failed
 
-REPO = Path(__file__).resolve().parents[2]
 
 # ------------------------------------------------------------------ test jobs (run by workers)
 
@@ -60,44 +57,6 @@ TASKS = (Task("test-sleep", _sleep), Task("test-fail", _fail, mark_video_failed)
 # ------------------------------------------------------------------ worker processes
 
 
-@dataclass
-class WorkerProcess:
-    """One ``serve worker`` child; its JSON log goes to ``log_path``."""
-
-    proc: asyncio.subprocess.Process
-    log_path: Path
-    http: str = ""
-
-    def log_events(self) -> list[dict[str, Any]]:
-        events = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            with contextlib.suppress(ValueError):
-                events.append(json.loads(line))
-        return events
-
-    async def wait_started(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not (started := [e for e in self.log_events() if e.get("event") == "worker.started"]):
-            tail = self.log_path.read_text(errors="replace")[-3000:]
-            assert self.proc.returncode is None, f"the worker exited ({self.proc.returncode}):\n{tail}"
-            assert time.monotonic() < deadline, f"the worker did not start:\n{tail}"
-            await asyncio.sleep(0.1)
-        self.http = f"http://127.0.0.1:{started[0]['http_port']}"
-
-    def kill(self) -> None:
-        """SIGKILL: the machine is gone; nothing is handed back."""
-        self.proc.send_signal(signal.SIGKILL)
-
-    async def stop(self, grace: float = 30) -> None:
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), grace)
-            except asyncio.TimeoutError:
-                self.proc.kill()
-        await self.proc.wait()
-
-
 def jobs_env(settings: JobSettings) -> dict[str, str]:
     """``settings`` as the ``TRIBUTARY_JOBS__*`` variables an operator would set."""
     return {
@@ -116,35 +75,23 @@ class JobsRig:
     storage_root: Path | None = None
     redis: redis.Redis = field(init=False)
     queue: JobQueue = field(init=False)
-    workers: list[WorkerProcess] = field(default_factory=list)
+    workers: list[RoleProcess] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.redis = redis.from_url(self.services.redis_url)
         self.queue = JobQueue(self.services.redis_url, self.settings)
 
-    async def start_worker(self, env: dict[str, str] | None = None) -> WorkerProcess:
+    async def start_worker(self, env: dict[str, str] | None = None) -> RoleProcess:
         data_dir = self.tmp_path / f"worker{len(self.workers)}"
-        data_dir.mkdir(parents=True)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("TRIBUTARY_") and k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update(
-            jobs_env(self.settings),
-            DATABASE_URL=self.services.database_url,
-            REDIS_URL=self.services.redis_url,
-            TRIBUTARY_DATA_DIR=str(data_dir),
-            TRIBUTARY_STORAGE__LOCAL_ROOT=str(self.storage_root or data_dir / "storage"),
-            TRIBUTARY_LOG_FORMAT="json",
+        env = {
+            **jobs_env(self.settings),
+            "TRIBUTARY_STORAGE__LOCAL_ROOT": str(self.storage_root or data_dir / "storage"),
             **(env or {}),
+        }
+        worker = await start_role(
+            "worker", self.services.database_url, self.services.redis_url, data_dir, env
         )
-        log_path = data_dir / "worker.log"
-        with log_path.open("wb") as log:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tributary", "serve", "worker",
-                cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-            )
-        worker = WorkerProcess(proc, log_path)
         self.workers.append(worker)
-        await worker.wait_started()
         return worker
 
     def marker(self) -> str:

@@ -1,10 +1,10 @@
-"""An origin node as its own process (``python -m tributary serve origin``), for tests that must
-kill one for real: SIGKILL ends it mid-request, without the clean shutdown an in-process
-``Node.stop()`` would do (closing publishers, answering held requests, ending the stream), so a
-test sees what an edge sees when an origin machine dies.
+"""A role as its own process (``python -m tributary serve origin|worker|chat``), for tests that
+must kill one for real: SIGKILL ends it mid-request, without the clean shutdown an in-process
+``stop()`` would do (closing publishers, answering held requests, handing jobs back, saying
+goodbye to chat clients), so a test sees what the rest of a cluster sees when a machine dies.
 
 Settings go in through the environment exactly as an operator would set them; ports are 0 and
-read back from the node's ``node.started`` log line, so there is no free-port race.
+read back from the node's ``*.started`` log line, so there is no free-port race.
 """
 
 from __future__ import annotations
@@ -43,10 +43,15 @@ def live_env(**live: Any) -> dict[str, str]:
     }
 
 
-class OriginProcess:
-    """One running ``serve origin`` child; its JSON log goes to ``log_path``."""
+STARTED = {"origin": "node.started", "worker": "worker.started", "chat": "chat.started"}
+"""The log event each role writes once it serves (with ``http_port``; origins add ``rtmp_port``)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, log_path: Path) -> None:
+
+class RoleProcess:
+    """One running ``serve ROLE`` child; its JSON log goes to ``log_path``."""
+
+    def __init__(self, role: str, proc: asyncio.subprocess.Process, log_path: Path) -> None:
+        self.role = role
         self.proc = proc
         self.log_path = log_path
         self.http = ""
@@ -66,27 +71,28 @@ class OriginProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
-    async def _wait_started(self, timeout: float) -> None:
+    async def wait_started(self, timeout: float = 60.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            started = [e for e in self.log_events() if e.get("event") == "node.started"]
+            started = [e for e in self.log_events() if e.get("event") == STARTED[self.role]]
             if started:
                 self.http = f"http://127.0.0.1:{started[0]['http_port']}"
-                self.rtmp = f"rtmp://127.0.0.1:{started[0]['rtmp_port']}/live"
+                if "rtmp_port" in started[0]:
+                    self.rtmp = f"rtmp://127.0.0.1:{started[0]['rtmp_port']}/live"
                 return
             if self.proc.returncode is not None:
                 code = self.proc.returncode
-                raise RuntimeError(f"the origin exited ({code}):\n{self.log_tail()}")
+                raise RuntimeError(f"the {self.role} exited ({code}):\n{self.log_tail()}")
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"the origin did not start in {timeout} s:\n{self.log_tail()}")
+                raise TimeoutError(f"the {self.role} did not start in {timeout} s:\n{self.log_tail()}")
             await asyncio.sleep(0.1)
 
     def kill(self) -> None:
-        """SIGKILL: the machine is gone, nothing is flushed or answered."""
+        """SIGKILL: the machine is gone, nothing is flushed, answered or handed back."""
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGKILL)
 
-    async def stop(self, grace: float = 15.0) -> None:
+    async def stop(self, grace: float = 30.0) -> None:
         """SIGTERM (a clean shutdown), SIGKILL if it is still there after ``grace``."""
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -97,43 +103,66 @@ class OriginProcess:
         await self.proc.wait()
 
 
-@asynccontextmanager
-async def origin_process(
+async def start_role(
+    role: str,
     database_url: str,
     redis_url: str,
     data_dir: Path,
     env: Mapping[str, str] | None = None,
     *,
     start_timeout: float = 60.0,
-) -> AsyncIterator[OriginProcess]:
-    """Start ``serve origin`` on loopback ports against the given PostgreSQL and Redis; it is
-    stopped (or reaped, if a test killed it) on the way out, whatever happens."""
+) -> RoleProcess:
+    """``serve ROLE`` on loopback ports against the given PostgreSQL and Redis, started; the
+    caller stops it (see :func:`role_process` for a context that does)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     child_env = {
         k: v for k, v in os.environ.items()
         if not k.startswith("TRIBUTARY_") and k not in ("DATABASE_URL", "REDIS_URL")
     }
-    child_env.update(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        TRIBUTARY_DATA_DIR=str(data_dir),
-        TRIBUTARY_HTTP__HOST="127.0.0.1",
-        TRIBUTARY_HTTP__PORT="0",
-        TRIBUTARY_RTMP__HOST="127.0.0.1",
-        TRIBUTARY_RTMP__PORT="0",
-        TRIBUTARY_LOG_FORMAT="json",
-        TRIBUTARY_LOG_LEVEL="INFO",
+    child_env.update({
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "TRIBUTARY_DATA_DIR": str(data_dir),
+        "TRIBUTARY_HTTP__HOST": "127.0.0.1",
+        "TRIBUTARY_HTTP__PORT": "0",
+        "TRIBUTARY_RTMP__HOST": "127.0.0.1",
+        "TRIBUTARY_RTMP__PORT": "0",
+        "TRIBUTARY_CHAT__HOST": "127.0.0.1",
+        "TRIBUTARY_CHAT__PORT": "0",
+        "TRIBUTARY_JOBS__HTTP_HOST": "127.0.0.1",
+        "TRIBUTARY_JOBS__HTTP_PORT": "0",
+        "TRIBUTARY_LOG_FORMAT": "json",
+        "TRIBUTARY_LOG_LEVEL": "INFO",
         **(env or {}),
-    )
-    log_path = data_dir / "origin.log"
+    })
+    log_path = data_dir / f"{role}.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tributary", "serve", "origin",
+            sys.executable, "-m", "tributary", "serve", role,
             cwd=REPO, env=child_env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
         )
-    origin = OriginProcess(proc, log_path)
+    node = RoleProcess(role, proc, log_path)
     try:
-        await origin._wait_started(start_timeout)
-        yield origin
+        await node.wait_started(start_timeout)
+    except BaseException:
+        await node.stop(grace=5)
+        raise
+    return node
+
+
+@asynccontextmanager
+async def role_process(
+    role: str,
+    database_url: str,
+    redis_url: str,
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    start_timeout: float = 60.0,
+) -> AsyncIterator[RoleProcess]:
+    """A started ``serve ROLE``, stopped (or reaped, if a test killed it) on the way out."""
+    node = await start_role(role, database_url, redis_url, data_dir, env, start_timeout=start_timeout)
+    try:
+        yield node
     finally:
-        await origin.stop()
+        await node.stop()
