@@ -196,3 +196,15 @@ async def test_vod_add_stores_and_transcodes_with_progress(services, tmp_path):
     )
     _, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1 and b"failed: " in err and b"text" in err.lower()
+
+
+async def test_cluster_roles_refuse_to_start_without_the_clusters_servers(tmp_path):
+    """A worker or chat node alone is useless (and must not start embedded servers of its own)."""
+    for role in ("worker", "chat"):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tributary", "serve", role,
+            env=cli_env(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 2, err.decode()
+        assert f"a {role} node needs the cluster's servers".encode() in err
