@@ -1,4 +1,10 @@
-"""Routes for the pages a viewer opens, and the static files (ours and npm's) they load.
+"""The pages a person opens, and the static files (ours and npm's) they load.
+
+Pages are server-rendered shells (Jinja2, one template per page, all extending
+``base.html``) whose small JavaScript modules fill them from the public REST API, playback
+URLs and Socket.IO events only: the web UI has no private way into the server, so anything it
+does a third-party client can do too. Path parameters are checked against the same patterns
+the API uses, so a malformed URL is a 404 here rather than an error later.
 
 Front-end packages come from the npm registry into ``web/node_modules`` (the set-up command
 runs ``npm ci``); only the files a page needs are exposed, under ``/static/vendor/``.
@@ -10,31 +16,57 @@ from pathlib import Path
 
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from catalog.live_streams import STREAM_NAME
 from packager.live.registry import LiveRegistry
 
 _HERE = Path(__file__).parent
-_VENDOR_FILES = {"hls.min.js": _HERE / "node_modules" / "hls.js" / "dist" / "hls.min.js"}
+_MODULES = _HERE / "node_modules"
+_VENDOR_FILES = {
+    "hls.min.js": _MODULES / "hls.js" / "dist" / "hls.min.js",
+    "socket.io.min.js": _MODULES / "socket.io-client" / "dist" / "socket.io.min.js",
+    "tus.min.js": _MODULES / "tus-js-client" / "dist" / "tus.min.js",
+}
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True
 )
 
+_VIDEO = "{video:[A-Za-z0-9_-]{11}}"
+_HANDLE = "{handle:[A-Za-z0-9_-]{3,30}}"
+PAGES = {
+    "/": "home.html",
+    "/search": "search.html",
+    f"/v/{_VIDEO}": "video.html",
+    f"/c/{_HANDLE}": "channel.html",
+    "/signin": "signin.html",
+    "/signup": "signup.html",
+    "/studio": "studio.html",
+    "/studio/upload": "upload.html",
+    f"/studio/videos/{_VIDEO}": "edit_video.html",
+    "/publish": "publish.html",
+}
+"""Path → template. Live pages (``/watch/{stream}``) are added separately: they also say
+whether the stream is live on this node, so the first paint is right."""
+
+
+def _render(template: str, **context: object) -> web.Response:
+    html = _templates.get_template(template).render(**context)
+    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
 
 def add_web_routes(app: web.Application, registry: LiveRegistry) -> None:
+    def page(template: str) -> Handler:
+        async def handler(request: web.Request) -> web.Response:
+            return _render(template, query=request.query.get("q", "")[:200], **request.match_info)
+
+        return handler
+
     async def watch(request: web.Request) -> web.Response:
         name = request.match_info["stream"]
         if not STREAM_NAME.match(name):
             raise web.HTTPNotFound(text="no such stream")
-        html = _templates.get_template("watch.html").render(
-            stream=name, live=registry.lookup(name) is not None
-        )
-        return web.Response(text=html, content_type="text/html")
-
-    async def publish(request: web.Request) -> web.Response:
-        """The browser publisher: camera and microphone to ``POST /whip`` (WebRTC)."""
-        html = _templates.get_template("publish.html").render()
-        return web.Response(text=html, content_type="text/html")
+        return _render("watch.html", stream=name, live=registry.lookup(name) is not None)
 
     async def vendor(request: web.Request) -> web.FileResponse:
         path = _VENDOR_FILES.get(request.match_info["file"])
@@ -42,7 +74,8 @@ def add_web_routes(app: web.Application, registry: LiveRegistry) -> None:
             raise web.HTTPNotFound(text="unknown vendor file (did the set-up command run npm ci?)")
         return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
 
+    for path, template in PAGES.items():
+        app.router.add_get(path, page(template))
     app.router.add_get("/watch/{stream}", watch)
-    app.router.add_get("/publish", publish)
     app.router.add_get("/static/vendor/{file}", vendor)
     app.router.add_static("/static/", _HERE / "static", show_index=False)
