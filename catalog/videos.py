@@ -26,7 +26,10 @@ _COLUMNS = """v.id, v.public_id, v.channel_id, c.owner_id, c.handle AS channel_h
               v.description, v.tags, v.category, v.language, v.privacy, v.status,
               v.failure_reason, v.progress_percent, v.eta, v.duration_seconds, v.view_count,
               v.like_count, v.dislike_count, v.comment_count, v.created_at, v.updated_at,
-              v.published_at"""
+              v.published_at,
+              (SELECT t.id FROM thumbnails t
+               WHERE t.video_id = v.id AND (t.kind = 'poster' OR t.kind = 'thumbnail' AND t.chosen)
+               ORDER BY t.kind = 'thumbnail' DESC, t.id LIMIT 1) AS cover_thumbnail_id"""
 _PUBLIC_ID_ATTEMPTS = 5
 
 LOCK_VIDEO = "SELECT id FROM videos WHERE id = $1 FOR NO KEY UPDATE"
@@ -75,6 +78,7 @@ class Video:
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    cover_thumbnail_id: int | None  # the chosen thumbnail, else the poster; None: no pictures yet
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Video:

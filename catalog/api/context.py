@@ -48,7 +48,12 @@ class PublicUrls:
         return f"{self.http}/vod/{public_id}/master.m3u8"
 
     def thumbnail(self, public_id: str, thumbnail_id: int) -> str:
-        return f"{self.http}/vod/{public_id}/thumb{thumbnail_id}.jpg"
+        return self.http + thumbnail_path(public_id, thumbnail_id)
+
+
+def thumbnail_path(public_id: str, thumbnail_id: int) -> str:
+    """Where a thumbnail is served (``origin/vod_routes.py``), from any host that serves videos."""
+    return f"/vod/{public_id}/thumb{thumbnail_id}.jpg"
 
 
 PlaybackChange = Callable[[str], AbstractAsyncContextManager[object]]

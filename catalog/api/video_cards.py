@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import Field
 
 from catalog.api.auth import optional_user
-from catalog.api.context import context
+from catalog.api.context import context, thumbnail_path
 from catalog.api.errors import not_found
 from catalog.api.views import ApiModel
 from catalog.videos import Privacy, Video, Videos, may_watch
@@ -28,6 +28,10 @@ class VideoCardOut(ApiModel):
     view_count: int
     created_at: datetime
     published_at: datetime | None
+    thumbnail_url: str | None = Field(
+        description="The chosen thumbnail (else the poster), relative to the server; null until "
+        "processing made one."
+    )
 
     @classmethod
     def of(cls, video: Video) -> VideoCardOut:
@@ -40,6 +44,10 @@ class VideoCardOut(ApiModel):
             view_count=video.view_count,
             created_at=video.created_at,
             published_at=video.published_at,
+            thumbnail_url=(
+                None if video.cover_thumbnail_id is None
+                else thumbnail_path(video.public_id, video.cover_thumbnail_id)
+            ),
         )
 
 

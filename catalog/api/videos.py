@@ -1,4 +1,4 @@
-"""Videos: ``/videos`` (create), ``/videos/{video_id}`` (read, edit, delete), its ``/status``,
+"""Videos: ``/videos`` (the newest listed ones; create), ``/videos/{video_id}`` (read, edit, delete), its ``/status``,
 ``/thumbnails`` and ``/playback-token``, and ``/channels/{handle}/videos``.
 
 Visibility is :func:`catalog.videos.may_watch`: a video the caller may not watch answers 404,
@@ -33,9 +33,10 @@ from catalog.api.context import PublicUrls, context
 from catalog.api.errors import ApiError, conflict, not_found
 from catalog.api.fields import Handle, Id, VideoPublicId, line, paragraphs
 from catalog.api.pagination import Cursor, Page, PageQuery
-from catalog.api.video_cards import watchable_video
+from catalog.api.video_cards import VideoCardOut, watchable_video
 from catalog.api.views import ApiModel, ApiView, respond
 from catalog.channel_videos import ChannelVideos, sort_key
+from catalog.latest_videos import LatestVideos
 from catalog.videos import Privacy, Status, Thumbnail, UnknownThumbnail, Video, VideoChanges, Videos
 
 LANGUAGE_PATTERN = r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$"
@@ -92,6 +93,10 @@ class VideoOut(ApiModel):
         description="HLS multivariant playlist, once the video is ready. Unlisted and private "
         "videos play with ?token= (POST …/playback-token)."
     )
+    thumbnail_url: str | None = Field(
+        description="The chosen thumbnail, else the poster; null until processing made one. "
+        "Unlisted and private videos' pictures take ?token= too."
+    )
 
     @classmethod
     def of(cls, video: Video, urls: PublicUrls) -> VideoOut:
@@ -114,10 +119,18 @@ class VideoOut(ApiModel):
             updated_at=video.updated_at,
             published_at=video.published_at,
             playback_url=urls.video_playlist(video.public_id) if video.status is Status.READY else None,
+            thumbnail_url=(
+                None if video.cover_thumbnail_id is None
+                else urls.thumbnail(video.public_id, video.cover_thumbnail_id)
+            ),
         )
 
 
 class VideoPage(Page[VideoOut]):
+    pass
+
+
+class VideoCardPage(Page[VideoCardOut]):
     pass
 
 
@@ -183,6 +196,20 @@ async def _managed_video(request: web.Request, video_id: str) -> Video:
 
 
 class VideosView(ApiView):
+    async def get(self, page: PageQuery) -> r200[VideoCardPage]:
+        """The newest listed videos (public, ready) of every channel, by publication.
+
+        Tags: videos
+        """
+        rows = await LatestVideos(self.ctx.pool).page(
+            after=_BY_TIME.decode(page.cursor), limit=page.limit + 1
+        )
+        items, next_cursor = _BY_TIME.page(
+            rows, page.limit, key=lambda listed: (listed.listed_at, listed.video.id)
+        )
+        cards = [VideoCardOut.of(listed.video) for listed in items]
+        return respond(VideoCardPage(items=cards, next_cursor=next_cursor))
+
     async def post(self, new: NewVideoIn) -> r201[VideoOut]:
         """Create a video on the caller's channel: its metadata, with status ``uploading``.
 

@@ -183,6 +183,27 @@ async def test_channel_list_shows_each_caller_what_they_may_see(api, people):
     assert page.body["items"][0]["status"] == "uploading" and page.body["next_cursor"] is None
 
 
+async def test_latest_lists_every_channels_listed_videos_newest_first(api, people):
+    """GET /videos: public, ready videos of every channel by publication, to anyone; never
+    unlisted, private or unfinished ones (other tests' videos may be listed among them)."""
+    owner, stranger, _ = people
+    other = await api.register(creator=True)
+    old = await publish(api, owner, "Old", age=timedelta(days=3))
+    middle = await publish(api, other, "Other channel", age=timedelta(days=2))
+    hidden = {await publish(api, owner, "Unlisted", privacy=Privacy.UNLISTED),
+              await publish(api, owner, "Private", privacy=Privacy.PRIVATE),
+              await upload(api, owner, "Uploading", privacy="public")}
+    new = await publish(api, owner, "New", age=timedelta(days=1))
+    for account in (None, stranger, owner):
+        listed = await ids_of(api, "/videos", account, limit="7")
+        assert [v for v in listed if v in {old, middle, new}] == [new, middle, old]
+        assert not hidden & set(listed)
+    card = (await api.call("GET", "/videos", params={"limit": "100"})).body["items"]
+    assert {"id", "title", "channel", "duration_seconds", "view_count", "published_at"} <= set(card[0])
+    got = await api.call("GET", "/videos", params={"cursor": cursor_of(["x", 1])})
+    assert (got.status, got.body["error"]) == (400, "invalid_cursor")
+
+
 @pytest.mark.parametrize("key", [[1, 2], ["2026-01-01T00:00:00", 1], ["x", 1],
                                  ["2026-01-01T00:00:00Z", 0], ["2026-01-01T00:00:00Z", 2**63], "AAAA"])
 async def test_forged_channel_list_cursors(api, people, key):

@@ -16,9 +16,11 @@ if (session?.user) {
     clearSession();
     location.assign("/");
   };
+  const creator = session.channel
+    ? [el("a", { href: "/studio" }, "Studio"), el("a", { href: `/c/${session.channel.handle}` }, "My channel")]
+    : [];
   nav.replaceChildren(
-    el("a", { href: "/studio" }, "Studio"),
-    session.channel ? el("a", { href: `/c/${session.channel.handle}` }, "My channel") : null,
+    ...creator,
     el("span", { class: "who" }, session.user.display_name),
     el("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
