@@ -219,7 +219,10 @@ class CmafMuxer:
         # movenc cuts when *any* track's span reaches frag_duration. The interleaver writes in
         # decode order, so a fragment's first audio sample is never earlier than its first video
         # sample; a threshold just under the planned span (2 ms of timestamp jitter) therefore
-        # lets video always reach it first, and audio frames never shorten a part.
+        # lets video always reach it first, and audio frames never shorten a part. movenc checks
+        # the span before adding each sample, so a part holds the planned frames only while frame
+        # durations keep the cadence: one stretched frame stretches its part past PART-TARGET
+        # (the timeline re-bases timestamp jumps at the cadence for that reason).
         slack = _TIMESTAMP_JITTER_S if video else frame_seconds / 2
         frag_us = int((planned - slack) * 1_000_000)
         container = av.open(

@@ -8,6 +8,11 @@ only move forward at the pace of the media, with audio and video on the same clo
 * a jump is a step the wall clock does not explain: backwards, or forwards by much more than
   the time that passed since the previous packet arrived. A jump moves one offset shared by
   both tracks, so A/V sync is preserved across it and the second track sees no jump at all;
+* the packet that jumped is placed one cadence step (the track's usual packet spacing) after
+  its predecessor, not by the arrival gap: packets arrive in bursts and stalls, and turning
+  that jitter into a 1 ms frame followed by a 60 ms one breaks the packager's parts, which
+  hold a fixed number of frames (LL-HLS parts may not exceed PART-TARGET). Only an arrival
+  gap beyond the jitter allowance is a real pause and is kept;
 * video keeps millisecond precision (×90 for the 90 kHz timescale). Audio is re-clocked to
   whole AAC frames (1024 samples) because millisecond timestamps cannot express 21.333 ms
   frames; it resynchronises to the publisher's clock only when the two disagree by more
@@ -19,7 +24,9 @@ only move forward at the pace of the media, with audio and video on the same clo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
 
 from packager.media import MediaPacket
 
@@ -29,6 +36,8 @@ _WRAP = 1 << 32
 _FORWARD_JUMP_SLACK_MS = 2_000
 _AUDIO_RESYNC_MS = 100
 _ANCHOR_SETTLE_S = 2.0
+_CADENCE_STEPS = 5
+"""Recent steps a track's cadence is the median of: a dropped frame or a duplicate is outvoted."""
 
 
 def _signed32(value: int) -> int:
@@ -42,6 +51,9 @@ class _TrackClock:
     last_unwrapped: int = 0
     last_received: float = 0.0
     last_out_ms: int = 0
+    last_offset: int = 0
+    """The shared offset this track's previous packet was mapped with."""
+    steps: deque[int] = field(default_factory=lambda: deque(maxlen=_CADENCE_STEPS))
 
 
 class Timeline:
@@ -109,20 +121,42 @@ class Timeline:
         out = unwrapped + self._offset
         if not first:
             # Judged on the output clock, so a jump the other track already repaired (the shared
-            # offset moved) is not repaired twice.
+            # offset moved) is not repaired twice. A small step back left over from that repair
+            # (its cadence fell a little short of the step the publisher really took) is clamped
+            # below instead: moving the offset again would stretch the other track's next frame.
             step = out - clock.last_out_ms
             waited_ms = (packet.received - clock.last_received) * 1000
-            if step < 0 or step > waited_ms + _FORWARD_JUMP_SLACK_MS:
-                wanted = clock.last_out_ms + max(1, int(waited_ms))
+            repaired = self._offset != clock.last_offset
+            if (step < 0 and not repaired) or step > waited_ms + _FORWARD_JUMP_SLACK_MS:
+                wanted = clock.last_out_ms + self._rebase_step(clock, waited_ms)
                 self._offset += wanted - out
                 out = wanted
                 self.jumps += 1
             out = max(out, clock.last_out_ms + 1)  # MP4 needs strictly increasing decode times
+            clock.steps.append(out - clock.last_out_ms)
         clock.last_raw = raw
         clock.last_unwrapped = unwrapped
         clock.last_received = packet.received
         clock.last_out_ms = out
+        clock.last_offset = self._offset
         return out
+
+    @staticmethod
+    def _rebase_step(clock: _TrackClock, waited_ms: float) -> int:
+        """Output milliseconds between a track's last packet and the one whose timestamp jumped.
+
+        The track's cadence, however the two packets happened to arrive: arrival gaps shrink in
+        bursts and grow in stalls by up to ``_FORWARD_JUMP_SLACK_MS`` (the allowance jump
+        detection gives them), so a gap within that of the cadence says nothing about media time.
+        A longer one is a real pause and is kept, so media time keeps up with the wall clock
+        (program-date-time). A track with no step yet has no cadence: its arrival gap is all
+        there is to go by.
+        """
+        if clock.steps:
+            cadence = statistics.median_low(clock.steps)
+            if waited_ms <= cadence + _FORWARD_JUMP_SLACK_MS:
+                return cadence
+        return max(1, int(waited_ms))
 
     def _update_anchor(self, received: float, media_seconds: float) -> None:
         """Anchor = earliest arrival consistent with the media clock, settled in the first seconds.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import av
 import pytest
 
 from packager.cmaf_muxer import CmafMuxer, Part, TimedPacket, plan_part_target, snap_frame_duration
+from packager.media import MediaPacket
 from packager.timeline import Timeline
 from tests.support.media import encode_flv
 
@@ -68,6 +71,35 @@ def test_parts_decode_with_exact_timing(tmp_path, fps, gop, bframes, rate):
     sent_offset = (keyframe.dts_ms + keyframe.cts_ms - first_audio.dts_ms) / 1000
     out_offset = video_frames[0].time - float(audio_packets[0].pts * audio_packets[0].time_base)
     assert abs(out_offset - sent_offset) <= 1024 / rate
+
+
+def test_parts_stay_within_part_target_when_timestamps_jump_back(tmp_path):
+    """An encoder restarting its clock mid-stream (2 B-frames, so decode and presentation order
+    differ), the frames around the restart arriving in one burst. The restarted frame used to be
+    re-based by its arrival gap (0 ms → a 1 ms frame) and the audio after it re-based again, which
+    stretched the next frame by some 30 ms: movenc then put six frames and the stretch into one
+    part, past PART-TARGET (0.23 s against 0.201 s; 0.231 s in CI). Every part must fit the
+    advertised target and the pictures still come out in order, one frame apart."""
+    encoded = encode_flv(4.0, fps=30, gop=30, bframes=2)
+
+    def restart_midway(packet: MediaPacket) -> MediaPacket:
+        ms = packet.dts_ms
+        stamp = 500_000 + ms if ms < 1500 else ms - 1500
+        received = 1001.5 if 1460 <= ms <= 1500 else packet.received
+        return replace(packet, dts_ms=stamp, received=received)
+
+    jumped = replace(encoded, packets=[restart_midway(p) for p in encoded.packets])
+    muxer, parts = remux(jumped)
+    assert muxer.part_target is not None
+    for part in parts:
+        assert part.duration <= muxer.part_target + 1e-9, (part.start, part.duration)
+
+    path = tmp_path / "out.mp4"
+    path.write_bytes(muxer.init_segment + b"".join(p.data for p in parts))
+    with av.open(str(path)) as c:
+        pts = [f.time for f in c.decode(video=0)]
+    assert len(pts) == sum(1 for p in encoded.packets if p.kind == "video")
+    assert all(0.032 < b - a < 0.035 for a, b in zip(pts, pts[1:]))
 
 
 def test_frame_rate_snapping_and_part_planning():

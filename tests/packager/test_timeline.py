@@ -1,3 +1,5 @@
+import pytest
+
 from packager.media import MediaPacket
 from packager.timeline import AAC_FRAME_SAMPLES, Timeline
 
@@ -80,3 +82,44 @@ def test_audio_clock_slipping_behind_drops_frames_instead_of_going_back():
     assert len(outs) < 3_000  # some frames were dropped to stay in sync
     last_out, last_sent = outs[-1]
     assert abs(last_out / 48 - last_sent) <= 100 + 1024 / 48  # within the resync budget
+
+
+def restart_at_1500(late: dict[int, float]) -> tuple[Timeline, list[int]]:
+    """30 fps video and 48 kHz audio whose encoder restarts its clock at 1.5 s (the publisher's
+    timestamps drop from 501_500 to 0), paced except that the packets sent at the ``late`` keys'
+    milliseconds arrive at the given ingest times. Returns the video decode times in ms."""
+    sent = [("video", round(i * 100 / 3)) for i in range(60)]
+    sent += [("audio", round(i * 64 / 3)) for i in range(94)]
+    tl = Timeline(0, 48_000)
+    outs: list[int] = []
+    for kind, ms in sorted(sent, key=lambda item: item[1]):
+        stamp = 500_000 + ms if ms < 1500 else ms - 1500
+        received = late.get(ms, 10 + ms / 1000)
+        if kind == "video":
+            outs.append(tl.video(video(stamp, received))[0] // 90)
+        else:
+            tl.audio(audio(stamp, received))
+    return tl, outs
+
+
+@pytest.mark.parametrize(
+    "late",
+    [{1467: 11.5, 1493: 11.5}, {1500: 11.57, 1515: 11.57}],
+    ids=["arrives-in-a-burst", "arrives-after-a-stall"],
+)
+def test_jump_is_rebased_at_the_cadence_not_the_arrival_gap(late):
+    """The frame whose timestamp jumped back lands one frame after its predecessor whether it
+    arrived together with it or 70 ms late: arrival jitter must not become a 1 ms or a 100 ms
+    frame, and the audio after it is not re-based a second time (that stretched the next video
+    frame instead), so every frame keeps the 30 fps cadence and LL-HLS parts their length."""
+    tl, outs = restart_at_1500(late)
+    assert tl.jumps == 1
+    assert {b - a for a, b in zip(outs, outs[1:])} == {33, 34}
+
+
+def test_a_real_pause_is_kept_across_a_jump():
+    """Five seconds with nothing, then an encoder that restarted: the pause is media time."""
+    tl = Timeline(0, None)
+    outs = [tl.video(video(90_000 + i * 33, 10 + i * 0.033))[0] // 90 for i in range(10)]
+    after = tl.video(video(0, 10 + 9 * 0.033 + 5))[0] // 90
+    assert tl.jumps == 1 and abs(after - outs[-1] - 5_000) <= 1
