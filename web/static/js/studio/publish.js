@@ -4,6 +4,9 @@
 // Non-trickle: the offer is POSTed once ICE gathering is complete, so it already carries every
 // candidate and no PATCH is needed. H.264 goes first in the offer when the browser has it (the
 // node re-encodes either way; H.264 is what most hardware encoders do cheaply).
+// The studio links here as /publish?stream=NAME#key=KEY: the stream's own WHIP URL is used and
+// the key filled in (after the #, which is never sent to a server; ?key= works too), then taken
+// out of the address bar. Without a stream the key alone picks it (POST /whip).
 const preview = document.getElementById("preview");
 const form = document.getElementById("controls");
 const keyInput = document.getElementById("key");
@@ -16,6 +19,23 @@ const detailsEl = document.getElementById("details");
 const badge = document.getElementById("live-badge");
 
 const GATHERING_TIMEOUT_MS = 5000;
+const STREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+const params = new URLSearchParams(location.search);
+const stream = STREAM_NAME.test(params.get("stream") || "") ? params.get("stream") : null;
+const endpoint = stream ? `/whip/${stream}` : "/whip";
+const givenKey = new URLSearchParams(location.hash.slice(1)).get("key") || params.get("key");
+if (givenKey) {
+  keyInput.value = givenKey;
+  params.delete("key");
+  history.replaceState(null, "", location.pathname + (params.size ? `?${params}` : ""));
+}
+if (stream) {
+  document.getElementById("stream-name").textContent = `: ${stream}`;
+  const watch = document.getElementById("watch-link");
+  watch.href = `/watch/${stream}`;
+  watch.hidden = false;
+}
 
 // Read by the end-to-end tests and the glass-to-glass benchmark.
 export const state = { phase: "idle", connectionStates: [], errors: [], resource: null, videoCodec: null };
@@ -113,11 +133,14 @@ async function start(event) {
   try {
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
-    const response = await fetch("/whip", {
+    const response = await fetch(endpoint, {
       method: "POST",
       headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${key}` },
       body: pc.localDescription.sdp,
     });
+    if (response.status === 401) {
+      throw new Error("the stream key was refused: check it, or rotate it in the studio for a new one");
+    }
     if (response.status !== 201) {
       throw new Error(`${response.status}: ${(await response.text()).trim()}`);
     }
@@ -159,5 +182,6 @@ window.addEventListener("pagehide", () => {
 
 openMedia()
   .then(listDevices)
-  .then(() => show("idle", "Ready: enter your stream key and start."))
+  .then(() => show("idle", keyInput.value ? "Ready: press Start to go live."
+    : "Ready: enter your stream key and start."))
   .catch((error) => fail(`No camera or microphone: ${error.message}`));
