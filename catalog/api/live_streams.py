@@ -49,6 +49,8 @@ class LiveStreamOut(ApiModel):
     record: bool = Field(description="Recorded, becoming a video when it ends.")
     watch_url: str
     playlist_url: str
+    rtmp_url: str = Field(description="Where encoders publish (with a stream key as the stream name).")
+    whip_url: str = Field(description="Where WHIP clients publish (with a stream key as Bearer token).")
 
 
 class LiveStreamPage(Page[LiveStreamOut]):
@@ -120,6 +122,8 @@ def _stream_fields(request: web.Request, stream: LiveStream, live: set[str]) -> 
         "record": stream.record,
         "watch_url": urls.watch(stream.name),
         "playlist_url": urls.playlist(stream.name),
+        "rtmp_url": urls.rtmp,
+        "whip_url": urls.whip(stream.name),
     }
 
 

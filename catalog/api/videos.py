@@ -81,6 +81,7 @@ class VideoOut(ApiModel):
     language: str
     privacy: Privacy
     status: Status
+    failure_reason: str | None = Field(description="Why processing failed, when it did.")
     duration_seconds: float | None
     view_count: int
     like_count: int
@@ -110,6 +111,7 @@ class VideoOut(ApiModel):
             language=video.language,
             privacy=video.privacy,
             status=video.status,
+            failure_reason=video.failure_reason,
             duration_seconds=video.duration_seconds,
             view_count=video.view_count,
             like_count=video.like_count,
