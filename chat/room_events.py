@@ -65,6 +65,8 @@ async def join(ctx: ChatContext, client: ChatClient, event: events.InRoom, enter
             may_moderate(client.principal, room, appointed=standing.moderator),
         )
         you |= {
+            "id": client.principal.user_id,
+            "username": client.username,
             "badge": joined.badge,
             "moderator": joined.moderator,
             "banned": standing.banned,

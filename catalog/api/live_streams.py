@@ -198,6 +198,18 @@ class LiveNowView(ApiView):
 
 
 class LiveStreamView(ApiView):
+    async def get(self, name: StreamName, /) -> r200[LiveNowOut]:
+        """One stream as its watch page shows it (live or not): public, like the page.
+
+        Tags: live streams
+        """
+        found = await _streams(self.request).with_handles([name])
+        if not found:
+            raise not_found("live stream")
+        stream, handle = found[0]
+        live = set(self.ctx.live_now())
+        return respond(LiveNowOut(**_stream_fields(self.request, stream, live), channel=handle))
+
     async def patch(self, name: StreamName, /, changes: LiveStreamPatch) -> r200[LiveStreamOut]:
         """Change a stream's settings: whether it is recorded (from its next start).
 

@@ -35,7 +35,8 @@ async def delete(ctx: ChatContext, client: ChatClient, event: events.OnMessage) 
             raise Refused("not_found", "no such message in this room")
         if comment.author_id != user_id and not joined.moderator:
             raise forbidden("you may delete only your own messages")
-        await ctx.comments.delete(comment)
+        await ctx.comments.delete(comment)  # which unpins it
+        was_pinned = comment.pinned
     else:
         message = await ctx.history.get(event.room, event.id)
         if message is None:
@@ -43,7 +44,13 @@ async def delete(ctx: ChatContext, client: ChatClient, event: events.OnMessage) 
         if message.author.id != user_id and not joined.moderator:
             raise forbidden("you may delete only your own messages")
         await ctx.history.delete(event.room, event.id)
+        pinned = await ctx.pins.get(event.room)
+        was_pinned = pinned is not None and pinned.id == event.id
+        if was_pinned:
+            await ctx.pins.unpin(event.room)
     await ctx.broadcast("deleted", {"room": event.room, "id": event.id}, event.room)
+    if was_pinned:
+        await ctx.broadcast("pinned", {"room": event.room, "message": None}, event.room)
     return {"ok": True}
 
 

@@ -168,6 +168,12 @@ async def test_pins(api, chatter):
     await watcher.wait_for("pinned", lambda p: p["message"] is None)
     assert (await watcher.call("pin", {"room": room, "id": message["id"]}))["error"]["code"] == "forbidden"
 
+    assert (await owner_chat.call("pin", {"room": room, "id": message["id"]}))["ok"]
+    watcher.received.clear()
+    assert (await owner_chat.call("delete", {"room": room, "id": message["id"]}))["ok"]
+    await watcher.wait_for("pinned", lambda p: p["message"] is None)  # a deleted message unpins
+    assert (await (await chatter()).join(room))["pinned"] is None
+
 
 async def test_moderating_a_video_room_acts_on_its_comments(api, chatter):
     owner, viewer = await api.register(creator=True), await api.register()

@@ -1,5 +1,5 @@
 """The node's own watch page (``/watch/{stream}``: hls.js in low-latency mode, ``web/static/
-watch.js``) playing a source somewhere else, such as an edge.
+js/live/player.js``) playing a source somewhere else, such as an edge.
 
 The page is the product's player, not a test double: the node serves its HTML and scripts
 unchanged; a script the browser runs first only swaps the ``data-src`` the page plays (its own
@@ -55,7 +55,7 @@ class Viewer:
         return await self.current_time()
 
     async def fatal_errors(self) -> list[str]:
-        """hls.js errors the page saw as fatal (watch.js records them, then recovers)."""
+        """hls.js errors the page saw as fatal (player.js records them, then recovers)."""
         return list(await self.page.evaluate("window.tributary.fatalErrors"))
 
 
