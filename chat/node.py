@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import socket
 import uuid
+from contextlib import AsyncExitStack
 
-import asyncpg
 import redis.asyncio as redis
 import structlog
 from aiohttp import web
@@ -20,6 +20,7 @@ from catalog.access_tokens import AccessTokens
 from catalog.db import open_pool
 from chat.server import ChatServer
 from tributary.health_endpoints import add_health_routes, database_and_redis
+from tributary.http_site import serve
 from tributary.metrics_endpoint import add_metrics_route
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
@@ -34,10 +35,7 @@ class ChatNode:
         self.settings = settings
         self.node_id = node_id or f"chat-{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.port: int | None = None
-        self._pool: asyncpg.Pool | None = None
-        self._redis: redis.Redis | None = None
-        self._chat: ChatServer | None = None
-        self._runner: web.AppRunner | None = None
+        self._resources = AsyncExitStack()
 
     async def start(self) -> int:
         try:
@@ -47,41 +45,31 @@ class ChatNode:
             raise
 
     async def _start(self) -> int:
+        """Each resource is registered for closing as soon as it is open, so stopping closes
+        them in reverse: connections (their disconnects update presence), HTTP, Redis, the pool."""
         s = self.settings
         assert s.database_url is not None and s.redis_url is not None
-        self._pool = await open_pool(s.database_url)
-        self._redis = redis.from_url(s.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        await self._redis.ping()
-        self._chat = ChatServer(
-            s.chat, redis_url=s.redis_url, redis_client=self._redis, pool=self._pool,
+        pool = await open_pool(s.database_url)
+        self._resources.push_async_callback(pool.close)
+        client = redis.from_url(s.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self._resources.push_async_callback(client.aclose)
+        await client.ping()
+        chat = ChatServer(
+            s.chat, redis_url=s.redis_url, redis_client=client, pool=pool,
             access_tokens=AccessTokens.of_secret(load_secret_key(s), s.api.access_token_ttl),
             node_id=self.node_id,
         )
         app = web.Application()
-        self._chat.attach(app)
-        add_health_routes(app, database_and_redis(self._pool, self._redis))
+        chat.attach(app)
+        add_health_routes(app, database_and_redis(pool, client))
         add_metrics_route(app)
-        await self._chat.start()
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        sock = socket.create_server((s.chat.host, s.chat.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        runner, self.port = await serve(app, s.chat.host, s.chat.port)
+        self._resources.push_async_callback(runner.cleanup)
+        await chat.start()
+        self._resources.push_async_callback(chat.stop)
         log.info("chat.started", http_port=self.port, node=self.node_id)
         return self.port
 
     async def stop(self) -> None:
-        """Connections first (their disconnects update presence), then HTTP, Redis, the pool."""
-        if self._chat is not None:
-            await self._chat.stop()
-            self._chat = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._resources.aclose()
         log.info("chat.stopped", node=self.node_id)

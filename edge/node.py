@@ -7,8 +7,6 @@ playback tokens with the playback key derived from the cluster's ``secret_key``.
 
 from __future__ import annotations
 
-import socket
-
 import aiohttp
 import structlog
 from aiohttp import web
@@ -21,6 +19,7 @@ from edge.memory_cache import MemoryCache
 from edge.proxy import EdgeProxy
 from edge.storage_fallback import StorageFallback
 from edge.upstream import OriginHealth, OriginMap, Origins
+from tributary.http_site import serve
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
 from vod.storage import Storage, open_storage
@@ -89,13 +88,9 @@ class EdgeNode:
             return None if up else "no origin is healthy"
 
         app = create_edge_app(self.proxy, (origin_reachable,))
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True
+        self._runner, self.port = await serve(
+            app, e.host, e.port, backlog=4096, handler_cancellation=True
         )
-        await self._runner.setup()
-        sock = socket.create_server((e.host, e.port), backlog=4096)
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
         log.info("edge.started", port=self.port, origins=sorted(every_url))
         return self.port
 

@@ -8,20 +8,20 @@ worker is only useful against the PostgreSQL and Redis the rest of the cluster u
 
 from __future__ import annotations
 
-import socket
+from contextlib import AsyncExitStack
 
-import asyncpg
 import redis.asyncio as redis
 import structlog
 from aiohttp import web
 
 from catalog.db import open_pool
 from tributary.health_endpoints import add_health_routes, database_and_redis
+from tributary.http_site import serve
 from tributary.metrics_endpoint import add_metrics_route
 from tributary.settings import Settings
 from vod.jobs.tasks import JobDeps, registry
 from vod.jobs.worker import Worker
-from vod.storage import Storage, open_storage
+from vod.storage import open_storage
 
 log = structlog.get_logger(__name__)
 
@@ -32,11 +32,7 @@ class WorkerNode:
             raise ValueError("a worker needs DATABASE_URL and REDIS_URL (the cluster's servers)")
         self.settings = settings
         self.port: int | None = None
-        self._pool: asyncpg.Pool | None = None
-        self._redis: redis.Redis | None = None
-        self._storage: Storage | None = None
-        self._worker: Worker | None = None
-        self._runner: web.AppRunner | None = None
+        self._resources = AsyncExitStack()
 
     async def start(self) -> int:
         try:
@@ -46,45 +42,31 @@ class WorkerNode:
             raise
 
     async def _start(self) -> int:
+        """Each resource is registered for closing as soon as it is open, so stopping closes
+        them in reverse: HTTP, jobs (they use everything else), storage, Redis, the pool."""
         s = self.settings
         assert s.database_url is not None and s.redis_url is not None
         tasks = registry(s.jobs.task_modules)  # first: a bad module name fails before any I/O
-        self._pool = await open_pool(s.database_url)
-        self._redis = redis.from_url(s.redis_url)
-        await self._redis.ping()
-        self._storage = await open_storage(s.storage, s.data_dir)
-        self._worker = Worker(
-            s.redis_url, s.jobs, tasks, JobDeps(s, self._pool, self._storage, self._redis)
-        )
-        await self._worker.start()
+        pool = await open_pool(s.database_url)
+        self._resources.push_async_callback(pool.close)
+        client = redis.from_url(s.redis_url)
+        self._resources.push_async_callback(client.aclose)
+        await client.ping()
+        storage = await open_storage(s.storage, s.data_dir)
+        self._resources.push_async_callback(storage.close)
+        worker = Worker(s.redis_url, s.jobs, tasks, JobDeps(s, pool, storage, client))
+        await worker.start()
+        self._resources.push_async_callback(worker.stop)
 
         app = web.Application()
-        add_health_routes(app, database_and_redis(self._pool, self._redis))
+        add_health_routes(app, database_and_redis(pool, client))
         add_metrics_route(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        sock = socket.create_server((s.jobs.http_host, s.jobs.http_port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        runner, self.port = await serve(app, s.jobs.http_host, s.jobs.http_port)
+        self._resources.push_async_callback(runner.cleanup)
         log.info("worker.started", http_port=self.port, tasks=sorted(tasks),
                  concurrency=s.jobs.concurrency, live_concurrency=s.jobs.live_concurrency)
         return self.port
 
     async def stop(self) -> None:
-        """Jobs first (they use everything else), then HTTP, storage, Redis, the pool."""
-        if self._worker is not None:
-            await self._worker.stop()
-            self._worker = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self._storage is not None:
-            await self._storage.close()
-            self._storage = None
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._resources.aclose()
         log.info("worker.stopped")
