@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
-from tests.support.api_client import Api
+from tests.support.api_client import Api, api_for
 from tests.support.nodes import RunningNode, node_factory
 
 
@@ -31,5 +30,5 @@ async def catalog_node(services, tmp_path_factory) -> AsyncIterator[RunningNode]
 
 @pytest.fixture
 async def api(catalog_node) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield Api(session, catalog_node.api, catalog_node)
+    async with api_for(catalog_node) as api:
+        yield api

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiohttp
 import pytest
 import requests
 import schemathesis
@@ -54,7 +53,7 @@ from catalog.api.context import ApiContext
 from catalog.api.openapi import build_document
 from catalog.videos import Privacy, Status
 from tests.support import nodes
-from tests.support.api_client import Account, Api
+from tests.support.api_client import Account, api_for
 from tests.support.nodes import RunningNode
 from tests.support.social import make_video
 from tributary.node import Node
@@ -119,8 +118,7 @@ DESTRUCTIVE = {
 
 
 async def seed(node: RunningNode) -> Seeded:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        api = Api(session, node.api, node)
+    async with api_for(node) as api:
 
         async def call(method: str, path: str, account: Account, json: Any = None) -> Any:
             got = await api.call(method, path, json=json, account=account)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 import pytest
 
-from tests.support.api_client import Account, Api
+from tests.support.api_client import Account, Api, api_for
 from tests.support.chat_client import ChatClient
 from tests.support.nodes import RunningNode, node_factory
 
@@ -24,8 +23,8 @@ async def chat_node(services, tmp_path_factory) -> AsyncIterator[RunningNode]:
 
 @pytest.fixture
 async def api(chat_node) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield Api(session, chat_node.api, chat_node)
+    async with api_for(chat_node) as api:
+        yield api
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urljoin
 
-import aiohttp
 import m3u8
 import pytest
 from structlog.testing import capture_logs
@@ -20,7 +19,7 @@ from structlog.testing import capture_logs
 from catalog import playback_tokens
 from edge.storage_fallback import StorageFallback
 from edge.upstream import ObjectTooLarge
-from tests.support.api_client import Account, Api
+from tests.support.api_client import Account, Api, api_for
 from tests.support.ffmpeg import Source, publish
 from tests.support.recorded_videos import get, recorded_video
 from tests.support.s3 import moto_endpoint, s3_bucket, s3_settings
@@ -53,8 +52,7 @@ def media() -> tuple[bytes, list[bytes]]:
 async def streamed(vod_node) -> AsyncIterator[tuple[str, Account]]:
     """A creator's live stream, pushed over RTMP by ffmpeg and recorded by the node into a ready
     video once the reconnect grace is over; its public id and owner."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        api = Api(session, vod_node.api, vod_node)
+    async with api_for(vod_node) as api:
         owner = await api.register(creator=True)
         got = await api.call("POST", "/live-streams", json={"name": f"e{uuid.uuid4().hex[:12]}"},
                              account=owner)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,3 +82,10 @@ class Api:
         await self.node.node.pool.execute(
             "UPDATE users SET role = $2 WHERE username = $1", account.username, role.value)
         assert (await self.login(account)).status == 200
+
+
+@asynccontextmanager
+async def api_for(node: RunningNode) -> AsyncIterator[Api]:
+    """An API client for ``node`` with its own HTTP session, closed on the way out."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield Api(session, node.api, node)

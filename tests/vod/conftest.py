@@ -6,12 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 import pytest
 
 from catalog.live_streams import LiveStream, LiveStreamCatalog
 from catalog.recordings import Recordings
-from tests.support.api_client import Api
+from tests.support.api_client import Api, api_for
 from tests.support.nodes import RunningNode, node_factory
 from vod.recording import Recorder
 from vod.storage import LocalStorage
@@ -25,8 +24,8 @@ async def vod_node(services, tmp_path_factory) -> AsyncIterator[RunningNode]:
 
 @pytest.fixture
 async def api(vod_node) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield Api(session, vod_node.api, vod_node)
+    async with api_for(vod_node) as api:
+        yield api
 
 
 @pytest.fixture

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import aiohttp
 import av
 import numpy as np
 import pytest
 
-from tests.support.api_client import Api
+from tests.support.api_client import Api, api_for
 from tests.support.ffmpeg import Source, make_file
 from tests.support.llhls import fetch
 from tests.support.transcodes import transcode_deps, uploaded
@@ -115,8 +114,7 @@ class Outcomes:
 @pytest.fixture(scope="module")
 async def outcomes(vod_node, tmp_path_factory) -> AsyncIterator[Outcomes]:
     directory = tmp_path_factory.mktemp("bad-files")
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        api = Api(session, vod_node.api, vod_node)
+    async with api_for(vod_node) as api:
         owner = await api.register(creator=True)
         made = [await case.make(directory) for case in CASES.values()] + [await mp4(directory)]
         ids = [await uploaded(api, owner, data, name) for name, data in zip([*CASES, "good"], made)]

@@ -12,13 +12,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
 from catalog.access import Role
-from tests.support.api_client import Account, Answer, Api
+from tests.support.api_client import Account, Answer, Api, api_for
 from tests.support.nodes import RunningNode
 from tests.support.uploads import (
     MIB,
@@ -53,8 +52,8 @@ async def node(services, tmp_path_factory) -> AsyncIterator[RunningNode]:
 
 @pytest.fixture
 async def api(node) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield Api(session, node.api, node)
+    async with api_for(node) as api:
+        yield api
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.support.api_client import Account, Api
+from tests.support.api_client import Account, Api, api_for
 from tests.support.browser import chromium
 from tests.support.nodes import RunningNode, node_factory
 
@@ -31,8 +31,8 @@ async def web_node(services, tmp_path_factory) -> AsyncIterator[RunningNode]:
 
 @pytest.fixture
 async def api(web_node) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield Api(session, web_node.api, web_node)
+    async with api_for(web_node) as api:
+        yield api
 
 
 @pytest.fixture(scope="package")

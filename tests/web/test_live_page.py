@@ -14,14 +14,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from catalog.access import Principal, Role
 from catalog.access_tokens import AccessTokens
 
-from tests.support.api_client import Account, Api
+from tests.support.api_client import Account, Api, api_for
 from tests.support.ffmpeg import Source, start_publish
 from tests.support.llhls import wait_playlist
 from tests.support.nodes import RunningNode
@@ -53,12 +52,11 @@ async def new_stream(api: Api, owner: Account, title: str = "") -> LiveStream:
 @pytest.fixture(scope="module")
 async def live(web_node: RunningNode) -> AsyncIterator[LiveStream]:
     """A creator's stream, published over RTMP for the whole module."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        api = Api(session, web_node.api, web_node)
+    async with api_for(web_node) as api:
         stream = await new_stream(api, await api.register(creator=True), TITLE)
         pusher = await start_publish(f"{web_node.rtmp}/{stream.key}", Source(seconds=STREAM_SECONDS))
         try:
-            await wait_playlist(session, web_node.playlist_url(stream.name), timeout=30)
+            await wait_playlist(api.session, web_node.playlist_url(stream.name), timeout=30)
             yield stream
         finally:
             pusher.kill()
