@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from catalog.trending import HotScores
 from catalog.videos import Privacy
@@ -20,6 +20,7 @@ from tests.support.api_client import Account, Api
 from tests.support.ffmpeg import Source, start_publish
 from tests.support.llhls import wait_playlist
 from tests.support.social import make_video
+from tests.support.web_ui import fill_sign_up, sign_in
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -27,23 +28,6 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 def word() -> str:
     """A word no other test's video has, to search for."""
     return f"w{uuid.uuid4().hex[:10]}"
-
-
-async def fill_sign_up(page: Page, username: str, *, password: str = "correct horse battery",
-                       creator: bool = False) -> None:
-    await page.get_by_label("E-mail address").fill(f"{username}@example.org")
-    await page.get_by_label("User name").fill(username)
-    await page.get_by_label("Name shown to others").fill(f"{username} Films")
-    await page.get_by_label("Password").fill(password)
-    if creator:
-        await page.get_by_label("I want to create").check()
-    await page.get_by_role("button", name="Create account").click()
-
-
-async def sign_in(page: Page, email: str, password: str) -> None:
-    await page.get_by_label("E-mail address").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture

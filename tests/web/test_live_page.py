@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from catalog.access import Principal, Role
 from catalog.access_tokens import AccessTokens
@@ -24,6 +24,7 @@ from tests.support.api_client import Account, Api, api_for
 from tests.support.ffmpeg import Source, start_publish
 from tests.support.llhls import wait_playlist
 from tests.support.nodes import RunningNode
+from tests.support.web_ui import PLAYER_TIME, chat_message, open_live, say, wait_playing
 from tests.web.conftest import NewPerson, sign_in_storage
 from tributary.secret_key import load_secret_key
 
@@ -31,7 +32,6 @@ STREAM_SECONDS = 240  # longer than every test that watches the module's stream
 TITLE = "Evening <b>show</b> & friends"
 HOSTILE = '<img src=x onerror="window.__pwned = 1"> <script>window.__pwned = 2</script> <b>&amp;</b>'
 TakeScreenshot = Callable[[Page, str], Awaitable[Path]]
-VIDEO_TIME = "document.getElementById('player').currentTime"
 
 
 @dataclass(frozen=True)
@@ -61,33 +61,6 @@ async def live(web_node: RunningNode) -> AsyncIterator[LiveStream]:
         finally:
             pusher.kill()
             await pusher.wait()
-
-
-async def open_live(page: Page, stream: LiveStream) -> Page:
-    """The stream's page, once its chat has joined the room."""
-    await page.goto(f"/watch/{stream.name}")
-    await expect(page.locator("#chat-state")).to_have_text("", timeout=15_000)
-    return page
-
-
-async def wait_playing(page: Page, seconds: float = 2) -> None:
-    """Until the video has played ``seconds`` more than when it first moved."""
-    await page.wait_for_function(f"() => {VIDEO_TIME} > 0.5", timeout=30_000, polling=200)
-    start = await page.evaluate(VIDEO_TIME)
-    await page.wait_for_function(f"() => {VIDEO_TIME} > {start + seconds}", timeout=30_000, polling=200)
-
-
-async def say(page: Page, text: str) -> None:
-    """Type ``text`` in the chat box and press Enter."""
-    box = page.locator("#chat-input")
-    await expect(box).to_be_enabled()
-    await box.fill(text)
-    await box.press("Enter")
-
-
-def message(page: Page, text: str) -> Locator:
-    """The chat message (on ``page``) whose text contains ``text``."""
-    return page.locator("#chat-messages li", has=page.locator(".chat-text", has_text=text))
 
 
 async def test_an_offline_stream_says_so_and_plays_when_it_goes_live(
@@ -132,7 +105,7 @@ async def test_a_stream_that_does_not_exist_is_offline_without_a_chat(person: Ne
 async def test_a_viewer_watches_with_badge_latency_and_viewer_count(
     live: LiveStream, person: NewPerson
 ) -> None:
-    page = await open_live(await person(), live)
+    page = await open_live(await person(), live.name)
     await wait_playing(page)
     await expect(page.locator("#live-badge")).to_be_visible()
     await expect(page.locator("#latency")).to_have_text(re.compile(r"^latency \d+\.\d\d s$"))
@@ -159,7 +132,7 @@ async def test_a_viewer_watches_with_badge_latency_and_viewer_count(
     await go_live.focus()
     await page.keyboard.press("Enter")
     await expect(go_live).to_be_hidden(timeout=10_000)
-    lag = await page.evaluate(f"window.tributary.hls.liveSyncPosition - {VIDEO_TIME}")
+    lag = await page.evaluate(f"window.tributary.hls.liveSyncPosition - {PLAYER_TIME}")
     assert lag < 3, lag
     assert await page.evaluate("window.tributary.fatalErrors") == []
 
@@ -168,12 +141,12 @@ async def test_people_chat_and_the_owner_moderates(
     live: LiveStream, api: Api, person: NewPerson, screenshot: TakeScreenshot
 ) -> None:
     alice, bob = await api.register(), await api.register()
-    alice_page = await open_live(await person(alice), live)
-    bob_page = await open_live(await person(bob), live)
-    owner_page = await open_live(await person(live.owner), live)
+    alice_page = await open_live(await person(alice), live.name)
+    bob_page = await open_live(await person(bob), live.name)
+    owner_page = await open_live(await person(live.owner), live.name)
 
     await say(alice_page, "hello from alice")
-    seen = message(bob_page, "hello from alice")
+    seen = chat_message(bob_page, "hello from alice")
     await expect(seen).to_be_visible()
     await expect(seen.locator(".chat-author")).to_have_text(f"User {alice.username[1:]}")
     await expect(alice_page.locator("#chat-input")).to_have_value("")
@@ -186,53 +159,53 @@ async def test_people_chat_and_the_owner_moderates(
     assert await bob_page.evaluate("window.__pwned") is None
 
     await say(bob_page, "hi alice")
-    await expect(message(alice_page, "hi alice")).to_be_visible()
+    await expect(chat_message(alice_page, "hi alice")).to_be_visible()
     await expect(bob_page.locator("#viewers")).to_have_text(re.compile(r"^[3-9] viewers$"))
     await wait_playing(bob_page, 1)
     await screenshot(bob_page, "live")
 
     # The owner moderates: delete a message (from the keyboard), then time bob out.
     await expect(owner_page.locator("#chat-moderation")).to_be_visible()
-    delete = message(owner_page, "hello from alice").get_by_role("button", name="Delete the message")
+    delete = chat_message(owner_page, "hello from alice").get_by_role("button", name="Delete the message")
     await delete.focus()
     await owner_page.keyboard.press("Enter")
-    await expect(message(bob_page, "hello from alice")).to_have_count(0)
-    await expect(message(alice_page, "hello from alice")).to_have_count(0)
+    await expect(chat_message(bob_page, "hello from alice")).to_have_count(0)
+    await expect(chat_message(alice_page, "hello from alice")).to_have_count(0)
     assert await alice_page.locator("#chat-messages .chat-text", has_text="pwned").count() == 1
 
-    await message(owner_page, "hi alice").get_by_role("button", name="Pin").click()
+    await chat_message(owner_page, "hi alice").get_by_role("button", name="Pin").click()
     pinned = alice_page.locator("#chat-pinned")
     await expect(pinned).to_contain_text("hi alice")
     await expect(pinned.locator(".chat-author")).to_have_text(f"User {bob.username[1:]}")
     await owner_page.locator("#chat-pinned").get_by_role("button", name="Unpin").click()
     await expect(pinned).to_be_hidden()
 
-    await message(owner_page, "hi alice").get_by_role("button", name="Time out").click()
+    await chat_message(owner_page, "hi alice").get_by_role("button", name="Time out").click()
     await expect(owner_page.locator("#chat-notice")).to_contain_text("is timed out for 10 min")
-    await expect(message(alice_page, "hi alice")).to_have_count(0)  # a sanction clears the messages
+    await expect(chat_message(alice_page, "hi alice")).to_have_count(0)  # a sanction clears the messages
     await expect(bob_page.locator("#chat-standing")).to_contain_text("You were timed out until")
     await expect(bob_page.locator("#chat-input")).to_be_disabled()
-    await message(owner_page, "pwned").hover()  # shows a message's moderation actions
+    await chat_message(owner_page, "pwned").hover()  # shows a message's moderation actions
     await screenshot(owner_page, "live-moderator")
     # Undo lifts it.
     await owner_page.locator("#chat-notice").get_by_role("button", name="Undo").click()
     await expect(bob_page.locator("#chat-standing")).to_be_hidden()
     await expect(bob_page.locator("#chat-notice")).to_have_text("You can chat again.")
     await say(bob_page, "back again")
-    await expect(message(alice_page, "back again")).to_be_visible()
+    await expect(chat_message(alice_page, "back again")).to_be_visible()
 
 
 async def test_slow_mode_shows_its_rule_and_a_wait_notice(
     live: LiveStream, api: Api, person: NewPerson
 ) -> None:
-    viewer = await open_live(await person(await api.register()), live)
-    owner = await open_live(await person(live.owner), live)
+    viewer = await open_live(await person(await api.register()), live.name)
+    owner = await open_live(await person(live.owner), live.name)
     await owner.locator("#chat-moderation summary").click()
     await owner.locator("#slow-mode").select_option("30")
     try:
         await expect(viewer.locator("#chat-rules")).to_have_text("Slow mode: 1 message every 30 s")
         await say(viewer, "first")
-        await expect(message(owner, "first")).to_be_visible()
+        await expect(chat_message(owner, "first")).to_be_visible()
         await say(viewer, "second")
         notice = viewer.locator("#chat-notice")
         wait = re.compile(r"^Slow mode is on: wait \d+ s before your next message\.$")
@@ -246,9 +219,9 @@ async def test_slow_mode_shows_its_rule_and_a_wait_notice(
 async def test_on_a_phone_the_chat_is_under_the_player(
     live: LiveStream, api: Api, person: NewPerson, screenshot: TakeScreenshot
 ) -> None:
-    page = await open_live(await person(await api.register(), phone=True), live)
+    page = await open_live(await person(await api.register(), phone=True), live.name)
     await say(page, "watching from my phone")
-    await expect(message(page, "watching from my phone")).to_be_visible()
+    await expect(chat_message(page, "watching from my phone")).to_be_visible()
     await wait_playing(page, 1)
     await page.evaluate("window.scrollTo(0, 0)")
     player = await page.locator(".player-box").bounding_box()
@@ -279,9 +252,9 @@ async def test_the_chat_refreshes_an_expired_token_and_rejoins_after_a_drop(
         page = await context.new_page()
         problems: list[str] = []
         page.on("pageerror", lambda exc: problems.append(str(exc)))
-        await open_live(page, live)
+        await open_live(page, live.name)
         await say(page, "my token was refreshed")
-        await expect(message(page, "my token was refreshed")).to_be_visible()
+        await expect(chat_message(page, "my token was refreshed")).to_be_visible()
         stored = await page.evaluate("JSON.parse(localStorage.getItem('tributary.session')).access")
         assert stored != expired
 
@@ -291,7 +264,7 @@ async def test_the_chat_refreshes_an_expired_token_and_rejoins_after_a_drop(
         await context.set_offline(False)
         await expect(page.locator("#chat-state")).to_have_text("", timeout=15_000)
         await say(page, "back online")
-        await expect(message(page, "back online")).to_be_visible()
+        await expect(chat_message(page, "back online")).to_be_visible()
         assert problems == []
     finally:
         await context.close()

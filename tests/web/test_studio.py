@@ -10,7 +10,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, CDPSession, Page, Route, async_playwright, expect
@@ -20,6 +19,7 @@ from tests.support.api_client import Account, Api
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.ffmpeg import Source, make_file, publish
 from tests.support.social import make_video
+from tests.support.web_ui import choose_and_upload, upload_percent
 
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 TINY = Source(seconds=3, width=320, height=180, fps=15, gop=30, realtime=False)
@@ -50,20 +50,6 @@ async def throttle_uploads(page: Page, bytes_per_second: int) -> CDPSession:
 async def lift(cdp: CDPSession) -> None:
     await cdp.send("Network.emulateNetworkConditions", {
         "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-
-
-async def choose_and_upload(page: Page, path: Path, title: str | None = None,
-                            privacy: str | None = None) -> None:
-    await page.get_by_label("Video file").set_input_files(str(path))
-    if title is not None:
-        await page.get_by_label("Title").fill(title)
-    if privacy is not None:
-        await page.get_by_label("Privacy").select_option(privacy)
-    await page.get_by_role("button", name="Upload", exact=True).click()
-
-
-async def percent(page: Page) -> int:
-    return int(await page.locator("#upload-progress").evaluate("bar => bar.value"))
 
 
 async def channel_videos(api: Api, owner: Account) -> list[dict[str, Any]]:
@@ -205,10 +191,10 @@ async def test_upload_pause_resume_process_and_edit(api, person, screenshot, tmp
 
     await page.get_by_role("button", name="Pause").click()
     await expect(page.locator("#upload-state")).to_contain_text("Paused")
-    paused_at = await percent(page)
+    paused_at = await upload_percent(page)
     assert paused_at < 100
     await page.wait_for_timeout(1500)
-    assert await percent(page) == paused_at, "nothing is sent while paused"
+    assert await upload_percent(page) == paused_at, "nothing is sent while paused"
     await page.get_by_role("button", name="Resume").click()
     await expect(page.locator("#upload-state")).to_have_text("Uploaded.", timeout=30_000)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import aiohttp
 import m3u8
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from catalog.videos import Privacy, Status, Videos
 from tests.support.api_client import Api
@@ -25,9 +25,9 @@ from tests.support.playable_videos import transcode, transcoded_video, upload_so
 from tests.support.recorded_videos import get
 from tests.support.social import make_video
 from tests.support.videos import publish
+from tests.support.web_ui import PLAYER_TIME, open_video, wait_time
 
 SECONDS = 20
-TIME = "document.getElementById('player').currentTime"
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=1</script> & "quotes"'
 
 
@@ -55,17 +55,6 @@ async def watchable(web_node, tmp_path_factory) -> AsyncIterator[Watchable]:
         assert got.status == 200, got.body
         related = [await publish(api, owner, f"Related clip {n}", tags=[tag], duration=30 + n) for n in (1, 2)]
         yield Watchable(video_id, tag, related)
-
-
-async def open_video(page: Page, video_id: str, query: str = "") -> None:
-    """Open the watch page and wait until the video is playing."""
-    await page.goto(f"/v/{video_id}{query}")
-    await page.wait_for_function(f"{TIME} > 0.5", timeout=20_000)
-
-
-async def wait_time(page: Page, seconds: float, timeout: float = 30_000) -> float:
-    await page.wait_for_function(f"{TIME} >= {seconds}", timeout=timeout)
-    return float(await page.evaluate(TIME))
 
 
 async def test_a_video_plays_switches_quality_previews_and_counts_a_view(
@@ -109,15 +98,15 @@ async def test_a_video_plays_switches_quality_previews_and_counts_a_view(
 
     # Arrows on the seek bar jump five seconds (with a preview); a click seeks there; Home goes
     # back to the start.
-    before_jump = float(await page.evaluate(TIME))
+    before_jump = float(await page.evaluate(PLAYER_TIME))
     await seek.focus()
     await page.keyboard.press("ArrowRight")
     await expect(preview).to_be_visible()
-    assert float(await page.evaluate(TIME)) >= before_jump + 4.5
+    assert float(await page.evaluate(PLAYER_TIME)) >= before_jump + 4.5
     await page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
-    await page.wait_for_function(f"Math.abs({TIME} - 15) < 1.5", timeout=5_000)
+    await page.wait_for_function(f"Math.abs({PLAYER_TIME} - 15) < 1.5", timeout=5_000)
     await page.keyboard.press("Home")
-    assert float(await page.evaluate(TIME)) < 1
+    assert float(await page.evaluate(PLAYER_TIME)) < 1
     await expect(preview).to_be_hidden()
 
     # Ten seconds of watching is a view (once per viewer per hour), and the page says so.
@@ -136,8 +125,8 @@ async def test_playback_resumes_where_a_signed_in_viewer_left_off(api, person, w
     await wait_time(page, 8)
     # Reloading while it plays: the position is saved as the page goes (pagehide).
     await page.reload()
-    await page.wait_for_function(f"{TIME} > 0", timeout=20_000)
-    resumed = float(await page.evaluate(TIME))
+    await page.wait_for_function(f"{PLAYER_TIME} > 0", timeout=20_000)
+    resumed = float(await page.evaluate(PLAYER_TIME))
     assert resumed >= 7.5, resumed
     saved = await api.call("GET", f"/me/history/{watchable.video_id}", account=viewer)
     assert saved.status == 200 and saved.body["position_seconds"] >= 7.5, saved.body
@@ -148,18 +137,18 @@ async def test_a_signed_out_viewer_resumes_from_this_browser_and_shared_links_st
 ):
     page = await person()
     await open_video(page, watchable.video_id, "?t=12")
-    assert float(await page.evaluate(TIME)) >= 11.5
+    assert float(await page.evaluate(PLAYER_TIME)) >= 11.5
 
     # Pausing saves the position in this browser; a new visit starts there.
     await page.get_by_role("button", name="Pause").click()
-    paused_at = float(await page.evaluate(TIME))
+    paused_at = float(await page.evaluate(PLAYER_TIME))
     await page.goto(f"/v/{watchable.video_id}")
-    await page.wait_for_function(f"{TIME} > 0", timeout=20_000)
-    assert float(await page.evaluate(TIME)) == pytest.approx(paused_at, abs=1.0)
+    await page.wait_for_function(f"{PLAYER_TIME} > 0", timeout=20_000)
+    assert float(await page.evaluate(PLAYER_TIME)) == pytest.approx(paused_at, abs=1.0)
 
     # The share link carries the current moment when asked to.
     await page.get_by_role("button", name="Pause").click()
-    moment = int(await page.evaluate(TIME))
+    moment = int(await page.evaluate(PLAYER_TIME))
     await page.get_by_role("button", name="Share").click()
     link = page.get_by_label("Link to this video")
     address = f"{web_node.http}/v/{watchable.video_id}"
@@ -239,7 +228,7 @@ async def test_comments_arrive_live_render_as_text_and_timestamps_seek(api, pers
 
     # The comment's timestamp seeks the player.
     await thread.get_by_role("button", name="Play from 0:15").click()
-    await page.wait_for_function(f"{TIME} >= 14.9", timeout=10_000)
+    await page.wait_for_function(f"{PLAYER_TIME} >= 14.9", timeout=10_000)
 
     # The viewer's own comment, at the current moment: shown once, and deletable.
     await page.get_by_role("button", name="Pause").click()
@@ -315,7 +304,7 @@ async def test_an_upload_shows_its_progress_then_plays_when_ready(api, person, t
     await transcode(api, video_id, raw_key, tmp_path)
     # The page notices by itself, and plays.
     await expect(page.get_by_role("heading", name="Fresh upload")).to_be_visible(timeout=10_000)
-    await page.wait_for_function(f"{TIME} > 0.5", timeout=20_000)
+    await page.wait_for_function(f"{PLAYER_TIME} > 0.5", timeout=20_000)
 
 
 async def test_processing_progress_then_the_failure_reason(api, person, screenshot):

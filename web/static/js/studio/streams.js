@@ -6,15 +6,10 @@ import { api } from "../api.js";
 import { ago, el, notify } from "../ui.js";
 import { confirmAction, problem } from "./common.js";
 
-// The RTMP URL comes with a new key only; it is the same for every stream of this server and
-// not a secret, so the last one seen is remembered for streams listed later.
-const RTMP_URL_KEY = "tributary.rtmp_url";
-
 const secrets = new Map(); // key id → the key, for keys made while this page is open
 
 function rememberNewKey(created) {
   secrets.set(created.key.id, created.stream_key);
-  localStorage.setItem(RTMP_URL_KEY, created.rtmp_url);
 }
 
 /** Copy text: the clipboard API where the page may use it, else the old selection way. */
@@ -64,10 +59,6 @@ function field(label, value, { secret = false } = {}) {
   return el("div", { class: "copy-field" }, input, ...buttons);
 }
 
-function whipUrl(stream) {
-  return `${new URL(stream.watch_url).origin}/whip/${stream.name}`;
-}
-
 function publishLink(stream, secret) {
   const href = `/publish?stream=${encodeURIComponent(stream.name)}`
     + (secret ? `#key=${encodeURIComponent(secret)}` : "");
@@ -114,7 +105,6 @@ function streamCard(stream) {
       card.replaceChildren(el("p", { class: "error" }, `Could not load ${stream.name}'s keys: ${problem(error)}`));
       return;
     }
-    const rtmp = localStorage.getItem(RTMP_URL_KEY);
     const secret = keys.map((key) => secrets.get(key.id)).find(Boolean);
     card.replaceChildren(
       el("header", {},
@@ -123,13 +113,12 @@ function streamCard(stream) {
         el("span", { class: "muted" }, stream.name, stream.record ? " · recorded" : " · not recorded")),
       el("dl", { class: "endpoints" },
         el("dt", {}, "RTMP URL"),
-        el("dd", {}, rtmp ? field("RTMP URL", rtmp)
-          : el("span", { class: "muted" }, "Shown with a new key: rotate the key to see it.")),
+        el("dd", {}, field("RTMP URL", stream.rtmp_url)),
         el("dt", {}, keys.length > 1 ? "Stream keys" : "Stream key"),
         el("dd", {}, keys.length ? keys.map((key) => keyRow(stream, key, render))
           : el("span", { class: "muted" }, "This stream has no key.")),
         el("dt", {}, "WHIP URL"),
-        el("dd", {}, field("WHIP URL", whipUrl(stream)))),
+        el("dd", {}, field("WHIP URL", stream.whip_url))),
       el("p", { class: "muted" }, "In OBS or another encoder, use the RTMP URL as the server and the "
         + "stream key as the key; WebRTC (WHIP) encoders take the WHIP URL and the key as bearer token."),
       el("p", { class: "stream-links" }, publishLink(stream, secret), " ",
