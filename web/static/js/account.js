@@ -1,8 +1,7 @@
 // Sign-in and sign-up (one module for both forms): the API's refusals in words next to the
 // form and its fields, the session saved, and the way back to where the visitor came from
 // (?next=, only a path on this site, so a crafted link cannot send someone elsewhere).
-import { api } from "./api.js";
-import { inWords } from "./browse.js";
+import { api, describe } from "./api.js";
 import { clearSession, saveSession } from "./session.js";
 
 const FIELD_WORDS = {
@@ -67,7 +66,7 @@ function showError(error) {
     return;
   }
   const verb = signingUp ? "create the account" : "sign in";
-  formError.textContent = CODE_WORDS[error.code] || `Could not ${verb}: ${inWords(error)}`;
+  formError.textContent = CODE_WORDS[error.code] || `Could not ${verb}: ${describe(error)}.`;
   formError.hidden = false;
   formError.focus();
 }

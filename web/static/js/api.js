@@ -14,6 +14,23 @@ export class ApiError extends Error {
   }
 }
 
+/** Why a call failed, as words for people (no final full stop, so it fits in a sentence):
+ * validation errors name their fields; a rate limit says how long to wait. */
+export function describe(error) {
+  if (!(error instanceof ApiError)) return "something went wrong; reload the page to try again";
+  if (error.status === 429) {
+    const wait = /retry in (\d+)/.exec(error.message)?.[1];
+    return wait ? `too many requests; try again in ${wait} seconds` : "too many requests; try again in a minute";
+  }
+  if (Array.isArray(error.detail)) {
+    return error.detail.map((item) => {
+      const field = (item.loc || []).filter((part) => part !== "body").join(" › ");
+      return field ? `${field}: ${item.msg}` : item.msg;
+    }).join("; ");
+  }
+  return error.message;
+}
+
 async function send(method, path, { json, auth, query } = {}) {
   const headers = {};
   if (json !== undefined) headers["Content-Type"] = "application/json";

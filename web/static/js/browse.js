@@ -1,7 +1,7 @@
 // What the browsing pages (home, search, channel) share: the card of a video or of a live
 // stream, an API failure in words, and a list that grows a page at a time with a "More"
 // button, so the three pages look and behave alike.
-import { ApiError } from "./api.js";
+import { describe } from "./api.js";
 import { ago, count, duration, el } from "./ui.js";
 
 const STATUS_WORDS = { uploading: "Uploading", processing: "Processing", failed: "Failed" };
@@ -45,19 +45,6 @@ export function liveCard(stream) {
       el("p", { class: "sub" }, "Live now")));
 }
 
-/** An API failure as a sentence for people. */
-export function inWords(error) {
-  if (!(error instanceof ApiError)) return "something went wrong; reload the page to try again.";
-  if (error.status === 429) {
-    const wait = /retry in (\d+)/.exec(error.message)?.[1];
-    return wait ? `too many requests; try again in ${wait} seconds.` : "too many requests; try again in a minute.";
-  }
-  if (Array.isArray(error.detail)) {
-    return error.detail.map((problem) => `${problem.loc?.at(-1) ?? "request"}: ${problem.msg}`).join("; ");
-  }
-  return typeof error.detail === "string" ? `${error.detail}.` : `the server answered ${error.status}.`;
-}
-
 /**
  * A list in `host` filled page by page: `load(cursor)` resolves to an API page ({items,
  * next_cursor}), `render(item)` makes an item's card, `empty` is the text shown when there is
@@ -87,7 +74,7 @@ export function pagedList(host, { load, render, empty }) {
       return cards;
     } catch (error) {
       status.className = "list-status error";
-      status.textContent = `This list could not be loaded: ${inWords(error)}`;
+      status.textContent = `This list could not be loaded: ${describe(error)}.`;
       return [];
     } finally {
       more.hidden = !cursor;

@@ -1,8 +1,8 @@
 // A channel's page: its title, description and subscriber count, whether it is live (and
 // which of its streams), its videos page by page, and the subscribe button (signed-out
 // visitors are sent to sign in first and brought back).
-import { api } from "./api.js";
-import { inWords, liveCard, pagedList, videoCard } from "./browse.js";
+import { api, describe } from "./api.js";
+import { liveCard, pagedList, videoCard } from "./browse.js";
 import { currentSession } from "./session.js";
 import { count, el, notify } from "./ui.js";
 
@@ -51,7 +51,7 @@ async function subscribeButton() {
       show(state.subscribed);
       showCount(state.subscriber_count);
     } catch (error) {
-      notify(`Could not ${subscribe ? "subscribe" : "unsubscribe"}: ${inWords(error)}`, { error: true });
+      notify(`Could not ${subscribe ? "subscribe" : "unsubscribe"}: ${describe(error)}.`, { error: true });
     } finally {
       button.disabled = false;
     }
@@ -60,7 +60,7 @@ async function subscribeButton() {
     try {
       show((await api("GET", `${path}/subscription`)).subscribed);
     } catch (error) {
-      notify(`Could not tell whether you subscribe: ${inWords(error)}`, { error: true });
+      notify(`Could not tell whether you subscribe: ${describe(error)}.`, { error: true });
     }
   }
   box.append(button);
@@ -88,7 +88,7 @@ async function show() {
     channel = await api("GET", path);
   } catch (error) {
     if (error.status === 404) noSuchChannel();
-    else notify(`This channel could not be loaded: ${inWords(error)}`, { error: true });
+    else notify(`This channel could not be loaded: ${describe(error)}.`, { error: true });
     return;
   }
   document.title = `${channel.title} · Tributary`;
@@ -98,7 +98,7 @@ async function show() {
   root.removeAttribute("aria-busy");
   await Promise.all([
     subscribeButton(),
-    liveStreams().catch((error) => notify(`Could not tell whether this channel is live: ${inWords(error)}`, { error: true })),
+    liveStreams().catch((error) => notify(`Could not tell whether this channel is live: ${describe(error)}.`, { error: true })),
     pagedList(document.getElementById("channel-videos"), {
       load: (cursor) => api("GET", `${path}/videos`, { query: { limit: 24, cursor } }),
       render: videoCard,

@@ -1,23 +1,11 @@
-// What the studio's pages share: who may use them (a signed-in account with a channel), an
-// API error as a sentence, a video's processing status as text and a progress bar kept up to
-// date by polling, and a confirmation dialog for actions that cannot be undone.
-import { api, ApiError } from "../api.js";
+// What the studio's pages share: who may use them (a signed-in account with a channel), a
+// video's processing status as text and a progress bar kept up to date by polling, and a
+// confirmation dialog for actions that cannot be undone.
+import { api, describe } from "../api.js";
 import { currentSession } from "../session.js";
 import { el } from "../ui.js";
 
 const POLL_MS = 2000;
-
-/** Why an API call failed, as a sentence (validation errors name their fields). */
-export function problem(error) {
-  if (!(error instanceof ApiError)) return error?.message || String(error);
-  if (Array.isArray(error.detail)) {
-    return error.detail.map((item) => {
-      const field = (item.loc || []).filter((part) => part !== "body").join(" › ");
-      return field ? `${field}: ${item.msg}` : item.msg;
-    }).join("; ");
-  }
-  return error.message;
-}
 
 function messagePage(title, ...body) {
   return el("section", { class: "message-page" }, el("h1", {}, title), ...body);
@@ -42,7 +30,7 @@ export async function creator(gate) {
     me = await api("GET", "/me");
   } catch (error) {
     gate.replaceChildren(error.status === 401 ? signIn
-      : messagePage("The studio could not load", el("p", {}, problem(error))));
+      : messagePage("The studio could not load", el("p", {}, describe(error))));
     return null;
   }
   if (!me.channel) {

@@ -1,8 +1,8 @@
 // /studio/videos/{id}: the owner edits a video's title, description, tags and privacy, picks
 // its thumbnail among those processing made, follows processing, or deletes the video.
-import { api } from "../api.js";
+import { api, describe } from "../api.js";
 import { el, notify } from "../ui.js";
-import { confirmAction, creator, problem, statusView, watchStatus } from "./common.js";
+import { confirmAction, creator, statusView, watchStatus } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const editor = $("editor");
@@ -43,7 +43,7 @@ async function showThumbnails(video) {
     // Pictures of an unlisted or private video are served with a playback token only.
     if (video.privacy !== "public") token = (await api("POST", `/videos/${videoId}/playback-token`)).token;
   } catch (error) {
-    say(`Could not load the thumbnails: ${problem(error)}`);
+    say(`Could not load the thumbnails: ${describe(error)}`);
     return;
   }
   if (!list.length) {
@@ -98,7 +98,7 @@ async function save(event) {
     if (edit.privacy !== undefined) await showThumbnails(saved);
     notify("Saved.");
   } catch (error) {
-    formError.textContent = error.status === 403 ? "Only the video's channel can change it." : problem(error);
+    formError.textContent = error.status === 403 ? "Only the video's channel can change it." : describe(error);
   } finally {
     submit.disabled = false;
   }
@@ -113,7 +113,7 @@ async function remove() {
     await api("DELETE", `/videos/${videoId}`);
     location.assign("/studio");
   } catch (error) {
-    notify(`Could not delete the video: ${problem(error)}`, { error: true });
+    notify(`Could not delete the video: ${describe(error)}`, { error: true });
   }
 }
 
@@ -125,7 +125,7 @@ if (me) {
   } catch (error) {
     $("studio-gate").replaceChildren(el("section", { class: "message-page" },
       el("h1", {}, error.status === 404 ? "No such video" : "The video could not load"),
-      el("p", {}, error.status === 404 ? "It may have been deleted, or it is not yours." : problem(error)),
+      el("p", {}, error.status === 404 ? "It may have been deleted, or it is not yours." : describe(error)),
       el("p", {}, el("a", { href: "/studio" }, "Back to the studio"))));
   }
   if (video && video.channel !== me.channel.handle && me.user.role !== "admin") {

@@ -2,9 +2,9 @@
 // stream key, WHIP URL), the key's reveal/copy/rotate, "go live from this browser" and the live
 // page. The API shows a key's secret only when it is made (stream created, key rotated), so a
 // secret lives in this page's memory alone: after a reload it is gone, and rotating makes a new one.
-import { api } from "../api.js";
+import { api, describe } from "../api.js";
 import { ago, el, notify } from "../ui.js";
-import { confirmAction, problem } from "./common.js";
+import { confirmAction } from "./common.js";
 
 const secrets = new Map(); // key id → the key, for keys made while this page is open
 
@@ -79,7 +79,7 @@ function keyRow(stream, key, render) {
       notify("New stream key made. Copy it now: it is shown only while this page is open.");
       await render();
     } catch (error) {
-      notify(`Could not rotate the key: ${problem(error)}`, { error: true });
+      notify(`Could not rotate the key: ${describe(error)}`, { error: true });
     }
   };
   const about = [key.label || null, `made ${ago(key.created_at)}`,
@@ -102,7 +102,7 @@ function streamCard(stream) {
     try {
       keys = await api("GET", `/live-streams/${stream.name}/keys`);
     } catch (error) {
-      card.replaceChildren(el("p", { class: "error" }, `Could not load ${stream.name}'s keys: ${problem(error)}`));
+      card.replaceChildren(el("p", { class: "error" }, `Could not load ${stream.name}'s keys: ${describe(error)}`));
       return;
     }
     const secret = keys.map((key) => secrets.get(key.id)).find(Boolean);
@@ -144,7 +144,7 @@ export async function showStreams(container, form) {
       cursor = page.next_cursor;
     } while (cursor);
   } catch (error) {
-    container.replaceChildren(el("p", { class: "error" }, `Could not load your live streams: ${problem(error)}`));
+    container.replaceChildren(el("p", { class: "error" }, `Could not load your live streams: ${describe(error)}`));
     return;
   }
   list.replaceChildren(...streams.map(streamCard));
@@ -167,7 +167,7 @@ export async function showStreams(container, form) {
       form.reset();
       notify("Stream created. Copy its key now: it is shown only while this page is open.");
     } catch (failure) {
-      error.textContent = problem(failure);
+      error.textContent = describe(failure);
     } finally {
       submit.disabled = false;
     }

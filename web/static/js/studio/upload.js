@@ -6,9 +6,9 @@
 // and the video's title, description and privacy in Upload-Metadata; it answers with the new
 // video's id in Tributary-Video-Id. A token is refreshed before it expires, because a HEAD
 // refused with 401 would make tus-js-client give up the upload it resumes and start another.
-import { accessToken, ApiError } from "../api.js";
+import { accessToken, ApiError, describe } from "../api.js";
 import { el } from "../ui.js";
-import { creator, problem, statusView, watchStatus } from "./common.js";
+import { creator, statusView, watchStatus } from "./common.js";
 
 const { tus } = window;
 const ENDPOINT = new URL("/api/v1/uploads", location.href).href;
@@ -76,7 +76,7 @@ function shouldRetry(error) {
   return status === 0 || status >= 500 || [408, 409, 423, 429].includes(status);
 }
 
-function describe(error) {
+function describeTusError(error) {
   const response = error.originalResponse;
   if (!response) {
     return navigator.onLine === false ? "this browser is offline" : "the connection to the server was lost";
@@ -85,7 +85,7 @@ function describe(error) {
   if (status === 401) return "your session has ended: sign in again, then choose the same file to continue";
   try {
     const body = JSON.parse(response.getBody());
-    return problem(new ApiError(status, body.error, body.detail));
+    return describe(new ApiError(status, body.error, body.detail));
   } catch {
     return `the server answered ${status}`;
   }
@@ -148,10 +148,10 @@ function failed(error) {
     // same again cannot help, so back to the form.
     transfer.hidden = true;
     form.hidden = false;
-    formError.textContent = `The upload was refused: ${describe(error)}.`;
+    formError.textContent = `The upload was refused: ${describeTusError(error)}.`;
     return;
   }
-  show("failed", `The upload stopped: ${describe(error)}.`);
+  show("failed", `The upload stopped: ${describeTusError(error)}.`);
 }
 
 function processing() {
@@ -260,7 +260,7 @@ async function listUnfinished() {
       } catch (error) {
         const status = statusOf(error);
         if (status !== 404 && status !== 410) {
-          node.append(el("span", { class: "error" }, ` Could not discard it: ${describe(error)}.`));
+          node.append(el("span", { class: "error" }, ` Could not discard it: ${describeTusError(error)}.`));
           return;
         }
       }
@@ -284,7 +284,7 @@ if (await creator($("studio-gate"))) {
   } else {
     fileInput.addEventListener("change", () => fileChosen().catch(() => {}));
     form.addEventListener("submit", (event) => start(event).catch((error) => {
-      formError.textContent = problem(error);
+      formError.textContent = describe(error);
     }));
     buttons.pause.addEventListener("click", async () => {
       await upload.abort();

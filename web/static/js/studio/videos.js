@@ -1,8 +1,8 @@
 // The studio's list of the channel's videos (its owner sees all of them, whatever their status
 // or privacy): status with live processing progress and failure reasons, links to edit and watch.
-import { api } from "../api.js";
+import { api, describe } from "../api.js";
 import { ago, count, duration, el } from "../ui.js";
-import { problem, statusView, watchStatus } from "./common.js";
+import { statusView, watchStatus } from "./common.js";
 
 const PAGE = 24;
 
@@ -46,7 +46,7 @@ export async function showVideos(container, handle) {
           ", or go live: recorded streams become videos too."));
       }
     } catch (error) {
-      container.append(el("p", { class: "error" }, `Could not load your videos: ${problem(error)}`));
+      container.append(el("p", { class: "error" }, `Could not load your videos: ${describe(error)}`));
     } finally {
       more.disabled = false;
     }
