@@ -15,13 +15,18 @@ function say(message) {
   status.hidden = !message;
 }
 
+function withToken(address, token) {
+  if (!token) return address;
+  const url = new URL(address, location.href);
+  url.searchParams.set("token", token);
+  return url.href;
+}
+
 /** The playback URL with ``?token=`` for videos that need one (not public). */
 export async function playbackSource(info) {
   if (info.privacy === "public") return { url: info.playback_url, token: null };
   const grant = await api("POST", `/videos/${info.id}/playback-token`);
-  const url = new URL(info.playback_url);
-  url.searchParams.set("token", grant.token);
-  return { url: url.href, token: grant.token };
+  return { url: withToken(info.playback_url, grant.token), token: grant.token };
 }
 
 function levelLabel(level) {
@@ -50,6 +55,7 @@ function fillQualityMenu(hls) {
  */
 export async function startPlayer(info, { start = 0 } = {}) {
   let source = await playbackSource(info);
+  if (info.thumbnail_url) video.poster = withToken(info.thumbnail_url, source.token);
   const controls = mountControls(video, box);
   const player = { video, seekTo: controls.seekTo, source, hls: null };
   window.tributary = player; // for people (and tests) poking at the player from the console

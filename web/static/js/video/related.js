@@ -1,5 +1,5 @@
-// "Up next": videos related to this one (GET /videos/{id}/related), as compact cards.
-// Video cards carry no picture in the API, so each card shows its duration on a plain tile.
+// "Up next": videos related to this one (GET /videos/{id}/related), as compact cards: the
+// video's picture (a plain tile until processing made one) with its duration over it.
 import { api } from "../api.js";
 import { ago, count, duration, el } from "../ui.js";
 
@@ -8,7 +8,9 @@ const LIMIT = 12;
 function card(video) {
   return el("li", {},
     el("a", { class: "related-card", href: `/v/${video.id}` },
-      el("span", { class: "related-thumb", "aria-hidden": "true" }, duration(video.duration_seconds)),
+      el("span", { class: "related-thumb", "aria-hidden": "true" },
+        video.thumbnail_url ? el("img", { src: video.thumbnail_url, alt: "", loading: "lazy" }) : null,
+        el("span", { class: "related-duration" }, duration(video.duration_seconds))),
       el("span", { class: "related-meta" },
         el("span", { class: "related-title" }, video.title),
         el("span", { class: "muted" }, video.channel),
