@@ -7,6 +7,7 @@ Limits here bound the work one event can cause (list lengths, string lengths, du
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeVar
 
 import limits
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 MAX_TIMEOUT_SECONDS = 14 * 86_400
 MAX_SLOW_MODE_SECONDS = 3600
 MAX_TEXT_CHARS = 10_000  # before cleaning; the room's max_length applies after it
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 RoomText = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 MessageId = Annotated[str, StringConstraints(pattern=r"^(\d{1,15}-\d{1,10}|\d{1,19})$")]
@@ -35,6 +37,14 @@ class Send(InRoom):
     timestamp: Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)] | None = Field(
         None, description="Video rooms: the moment of the video the comment is about."
     )
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _without_surrogates(cls, value: object) -> object:
+        """JSON may carry a lone surrogate (``"\\ud800"``) that pydantic cannot take as text: it goes
+        here, as cleaning would drop it anyway (:func:`chat.messages.clean_text`), instead of
+        refusing the whole message."""
+        return _SURROGATE.sub("", value) if isinstance(value, str) else value
 
 
 class OnMessage(InRoom):

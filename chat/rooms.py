@@ -50,9 +50,9 @@ class RoomName:
         if not isinstance(text, str) or len(text) > 80:
             raise ValueError("a room is a string like 'live:NAME' or 'video:ID'")
         kind, _, key = text.partition(":")
-        if kind == RoomKind.LIVE and _STREAM_NAME.match(key):
+        if kind == RoomKind.LIVE and _STREAM_NAME.fullmatch(key):
             return cls(RoomKind.LIVE, key)
-        if kind == RoomKind.VIDEO and _VIDEO_ID.match(key):
+        if kind == RoomKind.VIDEO and _VIDEO_ID.fullmatch(key):
             return cls(RoomKind.VIDEO, key)
         raise ValueError(f"no such room {text!r}: rooms are 'live:NAME' or 'video:ID'")
 

@@ -12,9 +12,8 @@ in an unbounded queue, and a heartbeat answered blindly keeps the connection ali
 watchdog drops any connection whose queue passes ``max_queued_packets``, aborting its TCP
 connection (a graceful close would wait on the very buffer that is full).
 
-Input is vetted before the libraries act on it: Engine.IO frames (:class:`_EngineWebSocket`) and
-Socket.IO packets (:class:`_ChatPacket`, :meth:`ChatServer._message`), which both libraries
-trust more than a server on the internet can.
+Input is vetted before the libraries act on it (:mod:`chat.packets`, :meth:`ChatServer._message`),
+since both libraries trust clients more than a server on the internet can.
 """
 
 from __future__ import annotations
@@ -29,8 +28,7 @@ import asyncpg
 import redis.asyncio as redis
 import socketio
 import structlog
-from aiohttp import WSCloseCode, web
-from engineio.async_drivers.aiohttp import WebSocket as EngineIoWebSocket
+from aiohttp import web
 from socketio import packet
 
 from catalog.access_tokens import AccessTokens, InvalidAccessToken
@@ -48,6 +46,7 @@ from chat.moderation.send_limits import SendLimits
 from chat.moderation.word_filter import ProfanityMask
 from chat.pins import LivePins
 from chat.presence import Presence
+from chat.packets import BadPacket, ChatPacket, EngineWebSocket
 from chat.refusals import Refused, bad_request
 from chat.rooms import RoomDirectory
 from chat.video_comments import VideoComments
@@ -61,68 +60,8 @@ CHANNEL = "tributary:chat:socketio"
 _WATCHDOG_SECONDS = 1.0
 _MAX_TOKEN_CHARS = 4096
 _FLOOD = Refused("flood", "too many events; slow down", retry_after=1)
-_ENGINE_IO_PACKET_TYPES = frozenset("0123456")
-_OWN_HANDLERS = frozenset({"connect", "disconnect", "*"})
-"""Events python-socketio would hand to the server's own handlers if a client named them."""
 
 Action = Callable[[ChatClient, Any], Awaitable[dict[str, Any]]]
-
-
-class _BadPacket(Exception):
-    """A Socket.IO packet refused before python-socketio acts on it; ``event`` is the event it
-    names, if it names one."""
-
-    def __init__(self, refusal: Refused, event: str = "") -> None:
-        super().__init__(refusal.message)
-        self.refusal = refusal
-        self.event = event
-
-
-class _ChatPacket(socketio.packet.Packet):
-    """Socket.IO packets as the chat accepts them (python-socketio's ``serializer`` hook).
-
-    python-socketio's own decoding lets garbage (truncated JSON, an event that is not
-    ``[name, ...]``, a packet type clients never send) escape as a logged traceback the client
-    never hears of; it hands an event named ``connect``, ``disconnect`` or ``*`` to those very
-    handlers (``disconnect`` unregisters the client while it stays in its rooms); and it keeps
-    binary attachments, up to ten billion of them per packet, for a chat with no binary events.
-    """
-
-    def decode(self, encoded_packet: str | bytes) -> int:
-        try:
-            super().decode(encoded_packet)
-        except (ValueError, TypeError, RecursionError):  # JSONDecodeError is a ValueError
-            raise _BadPacket(bad_request("not a Socket.IO packet")) from None
-        if self.packet_type in (packet.CONNECT, packet.DISCONNECT):
-            return 0
-        if self.packet_type != packet.EVENT:
-            raise _BadPacket(bad_request("clients send connect, disconnect and (not binary) events only"))
-        if self.namespace not in (None, "/"):
-            raise _BadPacket(bad_request(f"there is no namespace {self.namespace[:40]!r}"))
-        if not (isinstance(self.data, list) and self.data and isinstance(self.data[0], str)):
-            raise _BadPacket(bad_request('an event is ["name", data]'))
-        name = self.data[0]
-        if name in _OWN_HANDLERS:
-            raise _BadPacket(Refused("unknown_event", f"there is no event {name!r}"), name)
-        return 0
-
-
-class _EngineWebSocket(EngineIoWebSocket):
-    """Engine.IO's aiohttp WebSocket, closing the connection at a text frame that is not an
-    Engine.IO packet.
-
-    Engine.IO decodes a frame outside its error handling: an empty frame, or one that does not
-    start with a packet type, escapes its receive loop and leaves the session, its writer task
-    and its heartbeat behind until the heartbeat times out. Reported as the end of the
-    connection, such a frame ends the session at once, through Engine.IO's own clean-up.
-    """
-
-    async def wait(self) -> str | bytes | None:
-        data = await super().wait()
-        if isinstance(data, str) and data[:1] not in _ENGINE_IO_PACKET_TYPES:
-            await self._sock.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"not an Engine.IO packet")
-            return None
-        return data
 
 
 class ChatServer:
@@ -150,9 +89,9 @@ class ChatServer:
             ping_timeout=settings.ping_timeout,
             logger=False,
             engineio_logger=False,
-            serializer=_ChatPacket,
+            serializer=ChatPacket,
         )
-        self.sio.eio._async = {**self.sio.eio._async, "websocket": _EngineWebSocket}
+        self.sio.eio._async = {**self.sio.eio._async, "websocket": EngineWebSocket}
         self._sio_open = self.sio._handle_eio_connect
         self._sio_message = self.sio._handle_eio_message
         self.sio.eio.on("connect", self._open)
@@ -251,7 +190,7 @@ class ChatServer:
             self._websockets[eio_sid] = request.transport
         await self._sio_open(eio_sid, environ)
 
-    async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+    async def _connect(self, sid: str, _environ: dict[str, Any], auth: object = None) -> None:
         client = ChatClient(
             sid, None,
             budget=EventBudget(self._settings.event_rate, self._settings.event_burst,
@@ -295,17 +234,21 @@ class ChatServer:
 
     async def _message(self, eio_sid: str, data: object) -> None:
         """Every Socket.IO packet, through python-socketio's handler. A packet it refuses
-        (:class:`_ChatPacket`) is answered like a refused event, within the same budget; a
-        session not connected to the namespace has nobody to answer and is dropped."""
+        (:class:`ChatPacket`) is answered like a refused event, within the same budget. Before
+        its connect succeeds, a session may only send a connect (python-socketio would ignore
+        anything else in silence, even from a client dropped for flooding that takes no hint):
+        anything else drops it, as there is nobody to answer."""
         sock = self.sio.eio.sockets.get(eio_sid)
         if sock is None or sock.closed:
             return  # closed (say, its heartbeat timed out) while its client goes on sending
+        client = self._clients.get(self.sio.manager.sid_from_eio_sid(eio_sid, "/") or "")
         try:
             if not isinstance(data, str) or not data:
-                raise _BadPacket(bad_request("not a Socket.IO packet"))  # binary: see _ChatPacket
+                raise BadPacket(bad_request("not a Socket.IO packet"))  # binary: see ChatPacket
+            if client is None and data[0] != str(packet.CONNECT):
+                raise BadPacket(bad_request("connect first"))
             await self._sio_message(eio_sid, data)
-        except _BadPacket as bad:
-            client = self._clients.get(self.sio.manager.sid_from_eio_sid(eio_sid, "/") or "")
+        except BadPacket as bad:
             if client is None:
                 await self._drop(eio_sid, "malformed")
             elif await self._within_budget(client, bad.event):
@@ -361,11 +304,14 @@ class ChatServer:
         await self.sio.emit("error", payload, to=sid)
         return {"ok": False, "error": payload}
 
-    async def _unknown(self, name: str, sid: str, *_args: object) -> None:
+    async def _unknown(self, name: str, sid: str, *_args: object) -> dict[str, Any] | None:
+        """Acknowledged like any refused event: a client that asks for an answer gets one."""
         client = self._clients.get(sid)
-        if client is None or not await self._within_budget(client, name):
-            return
-        await self._refuse(sid, name, Refused("unknown_event", f"there is no event {name[:40]!r}"))
+        if client is None:
+            return None
+        if not await self._within_budget(client, name):
+            return {"ok": False, "error": _FLOOD.payload(name)}
+        return await self._refuse(sid, name, Refused("unknown_event", f"there is no event {name[:40]!r}"))
 
     # -- broadcasting ------------------------------------------------------------------------
 
@@ -388,6 +334,8 @@ class ChatServer:
                 del self._websockets[gone]
 
     async def _drop(self, eio_sid: str, reason: str) -> None:
+        """End a session now: abort its TCP connection (a closing handshake would wait on a client
+        that does not read, or that ignores it), then close the session."""
         log.info("chat.client_dropped", eio_sid=eio_sid, reason=reason)
         metrics.DROPPED.labels(reason).inc()
         transport = self._websockets.pop(eio_sid, None)

@@ -189,8 +189,11 @@ async def test_node_and_python_clients_chat_in_one_room(
     assert joined["history"] == [earlier]
     assert joined["viewers"] == 2  # the Python client and this one
     assert joined["pinned"] is None
-    assert joined["you"] == {
-        "signed_in": True, "badge": None, "moderator": False, "banned": False, "timed_out_until": None,
+    you = dict(joined["you"])
+    assert isinstance(you.pop("id"), int), joined["you"]
+    assert you == {
+        "signed_in": True, "username": viewer.username, "badge": None, "moderator": False,
+        "banned": False, "timed_out_until": None,
     }
 
     # Node → Python

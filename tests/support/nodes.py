@@ -11,6 +11,7 @@ from typing import Any
 from tributary.node import Node
 from tributary.settings import (
     ApiSettings,
+    ChatSettings,
     HttpSettings,
     JobSettings,
     LiveSettings,
@@ -34,6 +35,7 @@ def test_settings(
     *,
     api: dict[str, Any] | None = None,
     whip: dict[str, Any] | None = None,
+    chat: dict[str, Any] | None = None,
     **live: Any,
 ) -> Settings:
     return Settings(
@@ -45,6 +47,7 @@ def test_settings(
         live=LiveSettings(**{"reconnect_grace": 3.0, **live}),
         api=ApiSettings(**{**FAST_API, **(api or {})}),
         whip=WhipSettings(**(whip or {})),
+        chat=ChatSettings(**(chat or {})),
         # A queue of its own: a job is run by this node's worker, never by another test's node
         # (which would not find the upload in its storage).
         jobs=JobSettings(queue_name=f"test-{uuid.uuid4().hex[:12]}"),
@@ -77,10 +80,14 @@ async def node_factory(services: Any, tmp_path: Path) -> AsyncIterator[NodeFacto
     started: list[Node] = []
 
     async def start(
-        *, api: dict[str, Any] | None = None, whip: dict[str, Any] | None = None, **live: Any
+        *,
+        api: dict[str, Any] | None = None,
+        whip: dict[str, Any] | None = None,
+        chat: dict[str, Any] | None = None,
+        **live: Any,
     ) -> RunningNode:
         data_dir = tmp_path / f"node{len(started)}"
-        node = Node(test_settings(services, data_dir, api=api, whip=whip, **live))
+        node = Node(test_settings(services, data_dir, api=api, whip=whip, chat=chat, **live))
         await node.start()
         started.append(node)
         return RunningNode(node)
