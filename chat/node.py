@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from contextlib import AsyncExitStack
 
 import redis.asyncio as redis
 import structlog
@@ -19,6 +18,7 @@ from aiohttp import web
 from catalog.access_tokens import AccessTokens
 from catalog.db import open_pool
 from chat.server import ChatServer
+from tributary.cluster_node import ClusterNode
 from tributary.health_endpoints import add_health_routes, database_and_redis
 from tributary.http_site import serve
 from tributary.metrics_endpoint import add_metrics_route
@@ -28,21 +28,12 @@ from tributary.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-class ChatNode:
-    def __init__(self, settings: Settings, node_id: str | None = None) -> None:
-        if settings.database_url is None or settings.redis_url is None:
-            raise ValueError("a chat node needs DATABASE_URL and REDIS_URL (the cluster's servers)")
-        self.settings = settings
-        self.node_id = node_id or f"chat-{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-        self.port: int | None = None
-        self._resources = AsyncExitStack()
+class ChatNode(ClusterNode):
+    role = "chat node"
 
-    async def start(self) -> int:
-        try:
-            return await self._start()
-        except BaseException:
-            await self.stop()
-            raise
+    def __init__(self, settings: Settings, node_id: str | None = None) -> None:
+        super().__init__(settings)
+        self.node_id = node_id or f"chat-{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
     async def _start(self) -> int:
         """Each resource is registered for closing as soon as it is open, so stopping closes
@@ -50,9 +41,9 @@ class ChatNode:
         s = self.settings
         assert s.database_url is not None and s.redis_url is not None
         pool = await open_pool(s.database_url)
-        self._resources.push_async_callback(pool.close)
+        self.resources.push_async_callback(pool.close)
         client = redis.from_url(s.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        self._resources.push_async_callback(client.aclose)
+        self.resources.push_async_callback(client.aclose)
         await client.ping()
         chat = ChatServer(
             s.chat, redis_url=s.redis_url, redis_client=client, pool=pool,
@@ -64,12 +55,12 @@ class ChatNode:
         add_health_routes(app, database_and_redis(pool, client))
         add_metrics_route(app)
         runner, self.port = await serve(app, s.chat.host, s.chat.port)
-        self._resources.push_async_callback(runner.cleanup)
+        self.resources.push_async_callback(runner.cleanup)
         await chat.start()
-        self._resources.push_async_callback(chat.stop)
+        self.resources.push_async_callback(chat.stop)
         log.info("chat.started", http_port=self.port, node=self.node_id)
         return self.port
 
     async def stop(self) -> None:
-        await self._resources.aclose()
+        await super().stop()
         log.info("chat.stopped", node=self.node_id)

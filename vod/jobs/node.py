@@ -8,17 +8,15 @@ worker is only useful against the PostgreSQL and Redis the rest of the cluster u
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
-
 import redis.asyncio as redis
 import structlog
 from aiohttp import web
 
 from catalog.db import open_pool
+from tributary.cluster_node import ClusterNode
 from tributary.health_endpoints import add_health_routes, database_and_redis
 from tributary.http_site import serve
 from tributary.metrics_endpoint import add_metrics_route
-from tributary.settings import Settings
 from vod.jobs.tasks import JobDeps, registry
 from vod.jobs.worker import Worker
 from vod.storage import open_storage
@@ -26,20 +24,8 @@ from vod.storage import open_storage
 log = structlog.get_logger(__name__)
 
 
-class WorkerNode:
-    def __init__(self, settings: Settings) -> None:
-        if settings.database_url is None or settings.redis_url is None:
-            raise ValueError("a worker needs DATABASE_URL and REDIS_URL (the cluster's servers)")
-        self.settings = settings
-        self.port: int | None = None
-        self._resources = AsyncExitStack()
-
-    async def start(self) -> int:
-        try:
-            return await self._start()
-        except BaseException:
-            await self.stop()
-            raise
+class WorkerNode(ClusterNode):
+    role = "worker"
 
     async def _start(self) -> int:
         """Each resource is registered for closing as soon as it is open, so stopping closes
@@ -48,25 +34,25 @@ class WorkerNode:
         assert s.database_url is not None and s.redis_url is not None
         tasks = registry(s.jobs.task_modules)  # first: a bad module name fails before any I/O
         pool = await open_pool(s.database_url)
-        self._resources.push_async_callback(pool.close)
+        self.resources.push_async_callback(pool.close)
         client = redis.from_url(s.redis_url)
-        self._resources.push_async_callback(client.aclose)
+        self.resources.push_async_callback(client.aclose)
         await client.ping()
         storage = await open_storage(s.storage, s.data_dir)
-        self._resources.push_async_callback(storage.close)
+        self.resources.push_async_callback(storage.close)
         worker = Worker(s.redis_url, s.jobs, tasks, JobDeps(s, pool, storage, client))
         await worker.start()
-        self._resources.push_async_callback(worker.stop)
+        self.resources.push_async_callback(worker.stop)
 
         app = web.Application()
         add_health_routes(app, database_and_redis(pool, client))
         add_metrics_route(app)
         runner, self.port = await serve(app, s.jobs.http_host, s.jobs.http_port)
-        self._resources.push_async_callback(runner.cleanup)
+        self.resources.push_async_callback(runner.cleanup)
         log.info("worker.started", http_port=self.port, tasks=sorted(tasks),
                  concurrency=s.jobs.concurrency, live_concurrency=s.jobs.live_concurrency)
         return self.port
 
     async def stop(self) -> None:
-        await self._resources.aclose()
+        await super().stop()
         log.info("worker.stopped")
