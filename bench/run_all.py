@@ -4,7 +4,7 @@ One embedded PostgreSQL/Redis pair (or DATABASE_URL/REDIS_URL from the environme
 all of them, so no benchmark pays for starting a database; each benchmark still starts its
 own node process per run (the catalog benchmark loads its own scratch database on that
 PostgreSQL). The source is encoded before the first benchmark so no figure includes that. About
-45 minutes on 2 cores.
+55 minutes on 2 cores.
 
     .venv/bin/python -m bench.run_all [--skip NAME ...]
 """
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import edge_load, vod_transcode, vod_upload
+from bench import chat_fanout, edge_load, vod_transcode, vod_upload
 from bench import harness as h
 
 BENCH = Path(__file__).resolve().parent
@@ -45,6 +45,9 @@ PLAN: list[tuple[str, str, list[str]]] = [
     ("whip_glass_to_glass", "bench.whip_glass_to_glass", ["--runs", "3"]),
     # About 3-4 minutes a run: ramps viewers against the edge and nginx in turn.
     ("edge_load", "bench.edge_load", ["--runs", "2"]),
+    # About 4-5 minutes a run: two chat nodes and thousands of Socket.IO clients, stepped up
+    # until delivery breaks (each step holds its clients for more than one 25 s heartbeat).
+    ("chat_fanout", "bench.chat_fanout", ["--runs", "2"]),
     # About 3.5 minutes a run: 21 s of 720p and of 1080p, each transcoded three times (Tributary,
     # ffmpeg with the same x264 settings, ffmpeg with its default threading) at ~0.4-1× real time.
     ("vod_transcode", "bench.vod_transcode", ["--runs", "3"]),
@@ -221,6 +224,7 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
             f" {h.fmt_spread(f['node_cpu_percent'], '% of a core')} |",
         ]
     lines += _edge_load_rows(results.get("edge_load", {}))
+    lines += _chat_fanout_rows(results.get("chat_fanout", {}))
     lines += _vod_transcode_rows(results.get("vod_transcode", {}))
     lines += _vod_upload_rows(results.get("vod_upload", {}))
     api = results.get("catalog_api", {})
@@ -271,6 +275,7 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
                 f" {_num(r['hls_target_latency']):.2f} s | {_num(r.get('forward_buffer_end')):.2f} s |"
                 f" {r['dropped_frames']}/{r['decoded_frames']} |")
     lines += _edge_load_section(results.get("edge_load", {}))
+    lines += _chat_fanout_section(results.get("chat_fanout", {}))
     lines += _vod_transcode_section(results.get("vod_transcode", {}))
     lines += _vod_upload_section(results.get("vod_upload", {}))
     if "runs" in api:
@@ -342,6 +347,7 @@ def render(m: h.Machine, spec: h.SourceSpec, started: dt.datetime, elapsed: floa
         " `tributary_edge_origin_fetches_total` and nginx's upstream-only access log, per part"
         " published in the window. nginx wakes requests waiting on `proxy_cache_lock` on a"
         " 500 ms timer, not when the fetch lands, which sets its latency.",
+        CHAT_MEASURES,
         *VOD_MEASURES,
         "",
         "## Commands",
@@ -406,6 +412,91 @@ def _edge_load_section(el: dict[str, Any]) -> list[str]:
         "",
         *edge_load.step_table(el["steps"]),
     ]
+
+
+def _chat_fanout_rows(cf: dict[str, Any]) -> list[str]:
+    """Headline rows of bench/chat_fanout.py: fan-out latency and clients held, two chat nodes."""
+    if "figures" not in cf:
+        return []
+    f = cf["figures"]
+    first = ", ".join("none" if n is None else str(n) for n in f["first_unhealthy"])
+    lines = [
+        f"| chat (two `serve chat` nodes, one live room; browser-like Socket.IO clients: WebSocket,"
+        f" permessage-deflate{'' if cf['deflate'] else ' not offered'}, {cf['ping_interval']:g} s"
+        f" heartbeat) | fan-out at {cf['rate']:g} messages/s: largest client count (both nodes,"
+        f" half on each) with every client staying, every message delivered, p99 ≤ 100 ms |"
+        f" {chat_fanout.capacity_text(f['max_clients'], f['max_clients_lower_bound'])} clients"
+        f" (first unhealthy: {first}) |",
+        f"| | delivery p50 / p99 at that count | {_ms(f['at_max_p50'])} / {_ms(f['at_max_p99'])} |",
+        f"| | p99 on the sender's node / on the other node (through Redis) |"
+        f" {_ms(f['at_max_local_p99'])} / {_ms(f['at_max_remote_p99'])} |",
+        f"| | CPU of the busier node at that count |"
+        f" {h.fmt_spread(f['at_max_node_cpu_pct'], '% of a core')} |",
+        f"| | node CPU per delivery (one message to one client) |"
+        f" {h.fmt_spread(f['at_max_us_per_delivery'], ' µs', digits=1)} |",
+    ]
+    if "max_held" in f:
+        unheld = ", ".join("none" if n is None else str(n) for n in f["first_unheld"])
+        lines += [
+            f"| | clients held (both nodes, half on each; joined, connected and pinged through"
+            f" {cf['hold']:g} s, nobody sending) | {chat_fanout.capacity_text(f['max_held'], f['max_held_lower_bound'])}"
+            f" clients (first not held: {unheld}) |",
+            f"| | node RSS per 1,000 clients held | {h.fmt_spread(f['held_rss_mib_per_1000'], ' MiB')} |",
+            f"| | node CPU holding them (heartbeats only), busier node |"
+            f" {h.fmt_spread(f['held_node_cpu_pct'], '% of a core', digits=1)} |",
+        ]
+    return lines
+
+
+def _chat_fanout_section(cf: dict[str, Any]) -> list[str]:
+    if "steps" not in cf:
+        return []
+    loads = ", ".join(f"{r['load_average_before'][0]:.2f}" for r in cf["runs"])
+    lines = [
+        "",
+        f"## Chat, per step (medians of {len(cf['runs'])} runs)",
+        "",
+        f"Measured {cf['started']} on commit `{cf['machine']['commit']}`; {cf['machine']['cores']}"
+        f" cores shared by both chat nodes, Redis and {cf['generators']} Python load generator"
+        f" processes. Load average before each run: {loads}. Clients offer permessage-deflate"
+        f"{'' if cf['deflate'] else ' (not: --no-deflate)'} and answer every ping (interval"
+        f" {cf['ping_interval']:g} s).",
+        "",
+        f"Fan-out: fresh nodes per step; N clients in the room ({cf['senders']} of them signed-in"
+        f" senders, one message a second each), half on each node; {cf['window']:g} s measured per"
+        " step. Latency is over every (message, client) pair: *same node* for clients on the"
+        " sender's node, *other node* for those reached through Redis; *send → stored* ends at the"
+        " message's Redis timestamp, *stored → arrival* is the rest. µs per delivery: the busier"
+        " node's CPU over the window ÷ messages × its clients. *Others*: CPU of processes outside"
+        " the benchmark (the machine is shared).",
+        "",
+        *chat_fanout.step_table(cf["steps"]),
+    ]
+    if cf.get("stages"):
+        lines += [
+            "",
+            f"Held: one pair of fresh nodes, clients added stage by stage, each stage held"
+            f" {cf['hold']:g} s with nobody sending (every client must be pinged and answer inside"
+            " it). RSS per 1000 clients: (RSS − the fresh node's RSS) per 1000 of its clients.",
+            "",
+            *chat_fanout.hold_table(cf["stages"]),
+        ]
+    return lines
+
+
+CHAT_MEASURES = (
+    "- Chat (`bench/chat_fanout.py`, with `bench/chat_clients.py` and `bench/socketio_client.py`"
+    " as the load generator): two `serve chat` nodes sharing Redis and PostgreSQL, N clients in"
+    " one live room split evenly between them, speaking Engine.IO 4 / Socket.IO 5 over WebSocket"
+    " as a browser does (permessage-deflate offered, every ping answered). Fan-out: M signed-in"
+    " senders at one message a second each (under the default limit); each message's text carries"
+    " its send time (CLOCK_MONOTONIC), every client computes send → arrival. A step is healthy"
+    " when every client joined and stayed, every message sent in the window reached every client"
+    " within 3 s, p99 ≤ 100 ms and no send was refused; the ramp stops at the first unhealthy"
+    " step after one bisection step. Held: nobody sends; a stage is held when every client"
+    " joined, stayed connected and was pinged and answered during the hold (longer than the ping"
+    " interval)."
+)
 
 
 VOD_MEASURES = [

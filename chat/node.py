@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import socket
 import uuid
+from functools import partial
 
-import redis.asyncio as redis
 import structlog
 from aiohttp import web
 
@@ -22,6 +22,7 @@ from tributary.cluster_node import ClusterNode
 from tributary.health_endpoints import add_health_routes, database_and_redis
 from tributary.http_site import serve
 from tributary.metrics_endpoint import add_metrics_route
+from tributary.redis_client import open_redis
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
 
@@ -42,8 +43,8 @@ class ChatNode(ClusterNode):
         assert s.database_url is not None and s.redis_url is not None
         pool = await open_pool(s.database_url)
         self.resources.push_async_callback(pool.close)
-        client = redis.from_url(s.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        self.resources.push_async_callback(client.aclose)
+        client = open_redis(s.redis_url)
+        self.resources.push_async_callback(partial(client.aclose, close_connection_pool=True))
         await client.ping()
         chat = ChatServer(
             s.chat, redis_url=s.redis_url, redis_client=client, pool=pool,

@@ -275,7 +275,7 @@ class ChatServer:
             except Refused as refusal:
                 return await self._refuse(sid, name, refusal)
             except (redis.RedisError, asyncpg.PostgresError, OSError) as exc:
-                log.warning("chat.event_failed", event=name, error=str(exc))
+                log.warning("chat.event_failed", chat_event=name, error=str(exc))
                 unavailable = Refused("unavailable", "chat is briefly unavailable; try again", retry_after=1)
                 return await self._refuse(sid, name, unavailable)
             finally:
@@ -321,7 +321,9 @@ class ChatServer:
             metrics.MESSAGES.labels(room.partition(":")[0]).inc()
 
     async def _announce_viewers(self, room: str, count: int) -> None:
-        await self.sio.emit("viewers", {"room": room, "count": count}, room=room)
+        """To this node's clients only: every node announces the total to its own, so a count
+        is not multiplied by the number of nodes (nor sent through Redis)."""
+        await self.sio.emit("viewers", {"room": room, "count": count}, room=room, ignore_queue=True)
 
     async def _watch(self) -> None:
         limit = self._settings.max_queued_packets

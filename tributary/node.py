@@ -39,6 +39,7 @@ from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.embedded import EmbeddedServices
 from tributary.health_endpoints import add_health_routes, database_and_redis
 from tributary.metrics_endpoint import add_metrics_route
+from tributary.redis_client import open_redis
 from tributary.secret_key import load_secret_key
 from tributary.settings import Settings
 from vod.playback_manifest import PlaybackManifests
@@ -138,12 +139,7 @@ class Node:
         s = self.settings
         await self._start_catalog()
         redis_url = s.redis_url or await self.embedded.start_redis(s.data_dir)
-        # A blocking pool: under load, commands wait for a connection instead of failing with
-        # "Too many connections" (which let publish leases lapse in the capacity benchmark).
-        pool = redis.BlockingConnectionPool.from_url(
-            redis_url, max_connections=64, timeout=10, socket_timeout=5, socket_connect_timeout=5
-        )
-        self.redis = redis.Redis(connection_pool=pool)
+        self.redis = open_redis(redis_url)
         await self.redis.ping()
         self._leases = PublishLeases(self.redis, self.node_id)
         assert self.pool is not None

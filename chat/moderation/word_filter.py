@@ -42,6 +42,10 @@ def banned_word_in(text: str, words: frozenset[str]) -> str | None:
 
 
 class ProfanityMask:
+    """Masks profanity, leaving words without letters alone: the leetspeak detection reads
+    digits as letters, so "85" is "bs" and a score or a time would be masked. Such tokens
+    stand aside under letter-only stand-ins while the filter reads the text, then return."""
+
     def __init__(self, enabled: bool) -> None:
         self._filter = (
             Filter({"languages": ["english"], "replace_with": MASK, "detect_leetspeak": True})
@@ -52,5 +56,30 @@ class ProfanityMask:
     def __call__(self, text: str) -> str:
         if self._filter is None:
             return text
-        result = self._filter.check_profanity(text)
-        return str(result.get("processed_text", text)) if result["contains_profanity"] else text
+        aside: dict[str, str] = {}
+
+        def stand_in(found: re.Match[str]) -> str:
+            token = found.group(0)
+            if any(ch.isalpha() for ch in token):
+                return token
+            key = _stand_in(len(aside))
+            aside[key] = token
+            return key
+
+        screened = _TOKEN.sub(stand_in, text)
+        result = self._filter.check_profanity(screened)
+        if not result["contains_profanity"]:
+            return text
+        masked = str(result.get("processed_text", screened))
+        for key, token in aside.items():
+            masked = masked.replace(key, token)
+        return masked
+
+
+_TOKEN = re.compile(r"\S+")
+
+
+def _stand_in(index: int) -> str:
+    """A letter-only word no filter list holds, of fixed width (so none is a prefix of another)."""
+    letters = "".join(chr(ord("a") + (index // 26**i) % 26) for i in range(4))
+    return f"zqxj{letters}"

@@ -75,6 +75,8 @@ async def test_length_and_word_filters(api, chatter):
     assert (await chat.send(room, " \u200b\u202e "))["error"]["code"] == "bad_text"
     assert (await chat.send(room, "what the fuck"))["message"]["text"] == "what the ***"
     assert (await chat.send(room, "Scunthorpe assassin"))["message"]["text"] == "Scunthorpe assassin"
+    # Numbers are not leetspeak ("85" would read as "bs"), and survive next to a masked word.
+    assert (await chat.send(room, "85 to 717, sh1t"))["message"]["text"] == "85 to 717, ***"
 
     words = await owner_chat.call("set_banned_words", {"room": room, "words": ["Spoiler", "ending"]})
     assert words["words"] == ["ending", "spoiler"]

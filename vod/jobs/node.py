@@ -8,7 +8,7 @@ worker is only useful against the PostgreSQL and Redis the rest of the cluster u
 
 from __future__ import annotations
 
-import redis.asyncio as redis
+from functools import partial
 import structlog
 from aiohttp import web
 
@@ -17,6 +17,7 @@ from tributary.cluster_node import ClusterNode
 from tributary.health_endpoints import add_health_routes, database_and_redis
 from tributary.http_site import serve
 from tributary.metrics_endpoint import add_metrics_route
+from tributary.redis_client import open_redis
 from vod.jobs.tasks import JobDeps, registry
 from vod.jobs.worker import Worker
 from vod.storage import open_storage
@@ -35,8 +36,8 @@ class WorkerNode(ClusterNode):
         tasks = registry(s.jobs.task_modules)  # first: a bad module name fails before any I/O
         pool = await open_pool(s.database_url)
         self.resources.push_async_callback(pool.close)
-        client = redis.from_url(s.redis_url)
-        self.resources.push_async_callback(client.aclose)
+        client = open_redis(s.redis_url)
+        self.resources.push_async_callback(partial(client.aclose, close_connection_pool=True))
         await client.ping()
         storage = await open_storage(s.storage, s.data_dir)
         self.resources.push_async_callback(storage.close)
