@@ -422,7 +422,7 @@ def _chat_fanout_rows(cf: dict[str, Any]) -> list[str]:
     first = ", ".join("none" if n is None else str(n) for n in f["first_unhealthy"])
     lines = [
         f"| chat (two `serve chat` nodes, one live room; browser-like Socket.IO clients: WebSocket,"
-        f" permessage-deflate{'' if cf['deflate'] else ' not offered'}, {cf['ping_interval']:g} s"
+        f" permessage-deflate{' offered' if cf['deflate'] else ' not offered'}, {cf['ping_interval']:g} s"
         f" heartbeat) | fan-out at {cf['rate']:g} messages/s: largest client count (both nodes,"
         f" half on each) with every client staying, every message delivered, p99 ≤ 100 ms |"
         f" {chat_fanout.capacity_text(f['max_clients'], f['max_clients_lower_bound'])} clients"
