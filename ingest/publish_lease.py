@@ -15,6 +15,9 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
+LEASE_PREFIX = "tributary:publisher:"
+"""A lease's key is this and the stream's name: :mod:`ingest.live_directory` lists them."""
+
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -58,7 +61,7 @@ class PublishLeases:
         self._ttl = ttl
 
     async def acquire(self, stream: str, session: str) -> PublishLease | None:
-        key = f"tributary:publisher:{stream}"
+        key = LEASE_PREFIX + stream
         token = f"{self._node_id}:{session}"
         ok = await self._client.set(key, token, px=int(self._ttl * 1000), nx=True)
         return PublishLease(self._client, key, token, self._ttl) if ok else None

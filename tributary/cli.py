@@ -31,12 +31,17 @@ from vod.jobs.node import WorkerNode
 
 log = structlog.get_logger(__name__)
 
-ROLES = ("origin", "edge", "worker", "chat")
-"""Roles that exist today. ``origin`` = RTMP/WHIP ingest + packager + origin HTTP + API (+ web
-pages); ``edge`` = a caching proxy in front of origins (``[edge]`` settings); ``worker`` = runs
-queued jobs such as transcodes (``[jobs]`` settings; needs the cluster's PostgreSQL and Redis);
-``chat`` = Socket.IO chat only (``[chat]`` settings; the cluster's PostgreSQL, Redis and secret
-key). Origins serve chat too, so one box needs no chat node."""
+ROLES = ("origin", "edge", "api", "worker", "chat")
+"""The roles of a cluster. ``origin`` = RTMP/WHIP ingest + packager + origin HTTP (+ the API,
+web pages and chat, so one origin alone is a whole site); ``edge`` = a caching proxy in front
+of origins (``[edge]`` settings); ``api`` = the REST API, uploads, web pages, VOD from storage
+and chat, without ingest (``[http]`` and ``[public]`` settings); ``worker`` = runs queued jobs
+such as transcodes and webhooks (``[jobs]`` settings); ``chat`` = Socket.IO chat only
+(``[chat]`` settings). Every role but the edge needs the cluster's PostgreSQL and Redis
+(``DATABASE_URL``, ``REDIS_URL``); all of them its secret key."""
+
+CLUSTER_ONLY = ("api", "worker", "chat")
+"""Roles that never start embedded servers: alone they would have nobody to work with."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,14 +81,14 @@ def main(argv: list[str] | None = None) -> int:
                   " or [edge] origins in the config file", file=sys.stderr)
             return 2
         return uvloop.run(_serve(settings, "edge"))
-    if args.command == "serve" and args.role in ("worker", "chat"):
+    if args.command == "serve" and args.role in CLUSTER_ONLY:
         if settings.database_url is None or settings.redis_url is None:
             print(f"tributary: a {args.role} node needs the cluster's servers: set DATABASE_URL and"
                   " REDIS_URL", file=sys.stderr)
             return 2
         return uvloop.run(_serve(settings, args.role))
     if args.command in ("up", "serve"):
-        return uvloop.run(_serve(settings, "up" if args.command == "up" else "origin"))
+        return uvloop.run(_serve(settings, "up" if args.command == "up" else args.role))
     if args.command == "vod":
         new = NewVideo(args.file, args.title, args.description, Privacy(args.privacy), args.channel)
         return uvloop.run(_add_vod(settings, new))
@@ -92,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _serve(settings: Settings, role: str) -> int:
     """Run ``role`` until SIGINT/SIGTERM: ``up`` (everything, a job worker included, and a
-    banner), ``origin`` (the same without the worker: a cluster has worker processes), ``edge``,
-    ``worker`` or ``chat``."""
+    banner), ``origin`` (the same without the worker: a cluster has worker processes), ``api``
+    (the origin without ingest), ``edge``, ``worker`` or ``chat``."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -106,7 +111,7 @@ async def _serve(settings: Settings, role: str) -> int:
     elif role == "chat":
         node = ChatNode(settings)
     else:
-        node = Node(settings, worker=role == "up")
+        node = Node(settings, worker=role == "up", ingest=role != "api")
     try:
         await node.start()
         # What start-up imported and built lives as long as the process: frozen out of the

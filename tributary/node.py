@@ -9,8 +9,10 @@ only the pool, Redis, the signing secret and two callables (public URLs, live st
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -26,6 +28,7 @@ from catalog.db import open_pool
 from catalog.live_streams import LiveStreamCatalog
 from catalog.recordings import Recordings
 from chat import ChatServer, CommentAnnouncer
+from ingest.live_directory import LiveDirectory
 from ingest.publish_lease import PublishLease, PublishLeases
 from ingest.publishing import BAD_NAME, PublishRejected
 from ingest.rtmp.server import RtmpLimits, RtmpServer
@@ -82,15 +85,19 @@ class _LeasedPublish:
 @dataclass(frozen=True, slots=True)
 class Endpoints:
     http_port: int
-    rtmp_port: int
+    rtmp_port: int | None
+    """None on an API node, which ingests nothing."""
 
 
 class Node:
-    def __init__(self, settings: Settings, *, worker: bool = True) -> None:
+    def __init__(self, settings: Settings, *, worker: bool = True, ingest: bool = True) -> None:
         """``worker``: run a job worker in this process (the all-in-one node); cluster origins
-        leave the jobs to ``tributary serve worker`` processes."""
+        leave the jobs to ``tributary serve worker`` processes. ``ingest``: take publishers
+        (RTMP, WHIP) and serve their live streams; an API node (``serve api``) does not, and
+        learns what is live anywhere in the cluster from the publish leases in Redis."""
         self.settings = settings
         self._run_worker = worker
+        self._ingest = ingest
         self.node_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.embedded = EmbeddedServices()
         self.pool: asyncpg.Pool | None = None
@@ -106,6 +113,7 @@ class Node:
         self.rtmp: RtmpServer | None = None
         self.whip: WhipServer | None = None
         self.chat: ChatServer | None = None
+        self.live_directory: LiveDirectory | None = None
         self._runner: web.AppRunner | None = None
         self._leases: PublishLeases | None = None
         self._tasks: set[asyncio.Task[object]] = set()
@@ -153,24 +161,16 @@ class Node:
             )
             await self.worker.start()
 
-        # RTMP first: the API builds URLs that name both ports.
-        self.rtmp = RtmpServer(
-            self.open_publish,
-            RtmpLimits(
-                handshake_timeout=s.rtmp.handshake_timeout,
-                idle_timeout=s.rtmp.idle_timeout,
-                max_message_size=s.rtmp.max_message_size,
-            ),
-        )
-        await self.rtmp.start(s.rtmp.host, s.rtmp.port)
-
         app = web.Application(client_max_size=1024 * 1024)
-        add_live_routes(app, self.registry.lookup)
         add_metrics_route(app)
         add_health_routes(app, database_and_redis(self.pool, self.redis))
-        add_web_routes(app, self.registry)
-        self.whip = WhipServer(self._open_whip_publish, s.whip)
-        add_whip_routes(app, self.whip)
+        if self._ingest:
+            live_now, is_live = await self._start_ingest(app)
+        else:
+            self.live_directory = LiveDirectory(self.redis)
+            await self.live_directory.start()
+            live_now, is_live = self.live_directory.names, self.live_directory.is_live
+        add_web_routes(app, is_live, s.public)
         secret_key = load_secret_key(s)
         self.chat = ChatServer(
             s.chat, redis_url=redis_url, redis_client=self.redis, pool=self.pool,
@@ -185,7 +185,7 @@ class Node:
             redis_client=self.redis,
             secret_key=secret_key,
             public_urls=self.public_urls,
-            live_now=self.registry.live_names,
+            live_now=live_now,
             playback_change=PlaybackManifests(storage, recordings).changing,
             comment_feed=CommentAnnouncer(self.chat.broadcast),
         )
@@ -204,10 +204,31 @@ class Node:
         # Bind first, serve second: the ports are known before the first request can ask the
         # API for URLs that name them.
         sock = socket.create_server((s.http.host, s.http.port))
-        self.endpoints = Endpoints(http_port=sock.getsockname()[1], rtmp_port=self.rtmp.port)
+        rtmp_port = self.rtmp.port if self.rtmp is not None else None
+        self.endpoints = Endpoints(http_port=sock.getsockname()[1], rtmp_port=rtmp_port)
         await web.SockSite(self._runner, sock).start()
         http_port = self.endpoints.http_port
-        log.info("node.started", http_port=http_port, rtmp_port=self.rtmp.port, node=self.node_id)
+        log.info("node.started", http_port=http_port, rtmp_port=rtmp_port, node=self.node_id)
+
+    async def _start_ingest(
+        self, app: web.Application
+    ) -> tuple[Callable[[], list[str]], Callable[[str], bool]]:
+        """RTMP, WHIP and the live routes; what is live, as the API and pages ask it. RTMP
+        first: the API builds URLs that name both ports."""
+        s = self.settings
+        self.rtmp = RtmpServer(
+            self.open_publish,
+            RtmpLimits(
+                handshake_timeout=s.rtmp.handshake_timeout,
+                idle_timeout=s.rtmp.idle_timeout,
+                max_message_size=s.rtmp.max_message_size,
+            ),
+        )
+        await self.rtmp.start(s.rtmp.host, s.rtmp.port)
+        add_live_routes(app, self.registry.lookup)
+        self.whip = WhipServer(self._open_whip_publish, s.whip)
+        add_whip_routes(app, self.whip)
+        return self.registry.live_names, lambda name: self.registry.lookup(name) is not None
 
     async def _transcode(self, uploaded: UploadedVideo) -> None:
         """A finished upload becomes a transcode job (a repeat for one video is a no-op)."""
@@ -215,12 +236,19 @@ class Node:
         await self.jobs.enqueue_transcode(uploaded.public_id, uploaded.raw_key)
 
     def public_urls(self) -> PublicUrls:
-        """Where clients reach this node: the public host name and the ports actually bound."""
+        """Where clients reach the service: the ``[public]`` settings where set (a cluster),
+        else this node's public host name and the ports actually bound. Playback goes to one
+        of the edges, picked per call, so viewers spread over them."""
         assert self.endpoints is not None
+        public = self.settings.public
         host = self.settings.public_host
+        own = f"http://{host}:{self.endpoints.http_port}"
+        rtmp_port = self.endpoints.rtmp_port or self.settings.rtmp.port
         return PublicUrls(
-            http=f"http://{host}:{self.endpoints.http_port}",
-            rtmp=f"rtmp://{host}:{self.endpoints.rtmp_port}/{RTMP_APP}",
+            http=public.site_url or own,
+            rtmp=public.rtmp_url or f"rtmp://{host}:{rtmp_port}/{RTMP_APP}",
+            ingest=public.ingest_url or own,
+            playback=random.choice(public.playback_urls) if public.playback_urls else own,
         )
 
     async def open_publish(self, app: str, key: str, *, stream_name: str | None = None) -> _LeasedPublish:
@@ -266,6 +294,9 @@ class Node:
         if self.rtmp is not None:
             await self.rtmp.close()
             self.rtmp = None
+        if self.live_directory is not None:
+            await self.live_directory.close()
+            self.live_directory = None
         if self.whip is not None:
             await self.whip.close()
             self.whip = None

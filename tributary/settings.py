@@ -417,10 +417,50 @@ class ChatSettings(_Section):
         return value
 
 
+class PublicSettings(_Section):
+    """Where clients reach a cluster, when that is not this node: what the API returns and the
+    pages use. Each unset URL falls back to this node's own (``public_host`` and the bound
+    ports), which is right for one box.
+
+    In a cluster the API/web node returns edges for playback and origins for publishing, and
+    pages connect chat to chat nodes; each list is spread over by picking one entry per
+    request (viewers land on the edges evenly without a load balancer in front).
+    """
+
+    site_url: str | None = Field(None, description="The web UI and API, e.g. https://tv.example.")
+    rtmp_url: str | None = Field(None, description="Where OBS publishes, e.g. rtmp://ingest.example/live.")
+    ingest_url: str | None = Field(
+        None, description="An origin's HTTP base for WHIP publishing (<ingest_url>/whip/STREAM)."
+    )
+    playback_urls: list[str] = Field(
+        [], description="Edge (or origin) HTTP bases that serve /live and /vod to viewers."
+    )
+    chat_urls: list[str] = Field(
+        [], description="Chat node HTTP bases for Socket.IO; empty: the page's own host."
+    )
+
+    @field_validator("site_url", "ingest_url")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        return None if value is None else _origin_url(value)
+
+    @field_validator("playback_urls", "chat_urls")
+    @classmethod
+    def _http_bases(cls, value: list[str]) -> list[str]:
+        return [_origin_url(url) for url in value]
+
+    @field_validator("rtmp_url")
+    @classmethod
+    def _rtmp(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme not in ("rtmp", "rtmps") or not urlsplit(value).netloc):
+            raise ValueError(f"an RTMP URL looks like rtmp://host:1935/live, not {value!r}")
+        return value.rstrip("/") if value is not None else None
+
+
 def _origin_url(url: str) -> str:
     parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
-        raise ValueError(f"an origin is a base URL like http://host:8080, not {url!r}")
+        raise ValueError(f"expected a base URL like http://host:8080, not {url!r}")
     return url.rstrip("/")
 
 
@@ -455,6 +495,7 @@ class Settings(BaseSettings):
     uploads: UploadSettings = UploadSettings()
     jobs: JobSettings = JobSettings()
     chat: ChatSettings = ChatSettings()
+    public: PublicSettings = PublicSettings()
 
     @field_validator("secret_key")
     @classmethod

@@ -12,6 +12,8 @@ runs ``npm ci``); only the files a page needs are exposed, under ``/static/vendo
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -19,7 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from catalog.live_streams import STREAM_NAME
-from packager.live.registry import LiveRegistry
+from tributary.settings import PublicSettings
 
 _HERE = Path(__file__).parent
 _MODULES = _HERE / "node_modules"
@@ -47,7 +49,7 @@ PAGES = {
     "/publish": "publish.html",
 }
 """Path → template. Live pages (``/watch/{stream}``) are added separately: they also say
-whether the stream is live on this node, so the first paint is right."""
+whether the stream is live, so the first paint is right."""
 
 
 def _render(template: str, **context: object) -> web.Response:
@@ -55,10 +57,25 @@ def _render(template: str, **context: object) -> web.Response:
     return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
-def add_web_routes(app: web.Application, registry: LiveRegistry) -> None:
+def _pick(urls: list[str]) -> str:
+    """One of a cluster's hosts for this page view, so viewers spread over them; none: this
+    page's own host (relative URLs)."""
+    return random.choice(urls) if urls else ""
+
+
+def add_web_routes(
+    app: web.Application, is_live: Callable[[str], bool], public: PublicSettings
+) -> None:
+    """``is_live(stream)``: whether a stream is being published (on this node, or anywhere in
+    the cluster for an API node); ``public``: the edges that serve playback and the chat nodes
+    pages connect to, when they are not this node."""
+
+    def render(template: str, **context: object) -> web.Response:
+        return _render(template, chat_url=_pick(public.chat_urls), **context)
+
     def page(template: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
-            return _render(template, query=request.query.get("q", "")[:200], **request.match_info)
+            return render(template, query=request.query.get("q", "")[:200], **request.match_info)
 
         return handler
 
@@ -66,7 +83,8 @@ def add_web_routes(app: web.Application, registry: LiveRegistry) -> None:
         name = request.match_info["stream"]
         if not STREAM_NAME.match(name):
             raise web.HTTPNotFound(text="no such stream")
-        return _render("watch.html", stream=name, live=registry.lookup(name) is not None)
+        playlist = f"{_pick(public.playback_urls)}/live/{name}/master.m3u8"
+        return render("watch.html", stream=name, live=is_live(name), playlist=playlist)
 
     async def vendor(request: web.Request) -> web.FileResponse:
         path = _VENDOR_FILES.get(request.match_info["file"])

@@ -29,26 +29,30 @@ from tributary.settings import ApiSettings
 
 @dataclass(frozen=True, slots=True)
 class PublicUrls:
-    """Where clients reach this node, as they should be printed and returned."""
+    """Where clients reach the service, as they should be printed and returned. On one box all
+    of them are this node; in a cluster the site, the ingest (origins) and the playback hosts
+    (edges) differ (``[public]`` settings)."""
 
-    http: str  # "http://host:8080"
+    http: str  # the site: "http://host:8080"
     rtmp: str  # "rtmp://host:1935/live"
+    ingest: str  # an origin's HTTP base, for WHIP
+    playback: str  # a host serving /live and /vod to viewers: an edge, or the origin itself
 
     def whip(self, stream: str) -> str:
-        return f"{self.http}/whip/{stream}"
+        return f"{self.ingest}/whip/{stream}"
 
     def watch(self, stream: str) -> str:
         return f"{self.http}/watch/{stream}"
 
     def playlist(self, stream: str) -> str:
-        return f"{self.http}/live/{stream}/master.m3u8"
+        return f"{self.playback}/live/{stream}/master.m3u8"
 
     def video_playlist(self, public_id: str) -> str:
         """Where a ready video plays (``origin/vod_routes.py``)."""
-        return f"{self.http}/vod/{public_id}/master.m3u8"
+        return f"{self.playback}/vod/{public_id}/master.m3u8"
 
     def thumbnail(self, public_id: str, thumbnail_id: int) -> str:
-        return self.http + thumbnail_path(public_id, thumbnail_id)
+        return self.playback + thumbnail_path(public_id, thumbnail_id)
 
 
 def thumbnail_path(public_id: str, thumbnail_id: int) -> str:

@@ -5,6 +5,12 @@ import { clearSession, currentSession, saveSession } from "./session.js";
 
 const BASE = "/api/v1";
 
+/** Where Socket.IO chat lives: a chat node the server named in the page (a cluster), or this
+ * page's own host (``undefined`` to socket.io). */
+export function chatServer() {
+  return document.querySelector('meta[name="tributary-chat"]')?.content || undefined;
+}
+
 export class ApiError extends Error {
   constructor(status, code, detail) {
     super(typeof detail === "string" ? detail : code);

@@ -3,7 +3,7 @@
 // "you were timed out / banned"), the pinned message, the room's rules and viewer count, and
 // for moderators per-message actions and a rules control. Socket.IO reconnects by itself; the
 // page rejoins on every connect and refreshes an expired access token first.
-import { accessToken } from "../api.js";
+import { accessToken, chatServer } from "../api.js";
 import { currentSession } from "../session.js";
 import { count, el } from "../ui.js";
 import { MessageList, authorLine } from "./chat_messages.js";
@@ -75,7 +75,7 @@ class LiveChat {
     panel.form.addEventListener("submit", (event) => { event.preventDefault(); this.send(); });
 
     const token = await accessToken();
-    const socket = io({ auth: token ? { token } : undefined, transports: ["websocket"] });
+    const socket = io(chatServer(), { auth: token ? { token } : undefined, transports: ["websocket"] });
     this.socket = socket;
     socket.on("connect", () => socket.emit("join", { room: this.room }, (answer) => this.joined(answer)));
     socket.on("disconnect", (reason) => {

@@ -3,7 +3,7 @@
 // deleted or hidden ones as "deleted". Signed in, the connection carries the access token
 // (private videos' rooms exist only for those who may watch them); a token that has expired
 // is refreshed once per refusal and the connection tried again.
-import { accessToken } from "../api.js";
+import { accessToken, chatServer } from "../api.js";
 
 const TOKEN_REFUSALS = new Set(["invalid_token", "token_expired"]);
 
@@ -12,7 +12,7 @@ export async function joinCommentRoom(videoId, on) {
   if (!window.io) return; // the vendor script did not load: comments still work, not live
   const room = `video:${videoId}`;
   const token = await accessToken();
-  const socket = io({ auth: token ? { token } : {}, transports: ["websocket"] });
+  const socket = io(chatServer(), { auth: token ? { token } : {}, transports: ["websocket"] });
   let refreshed = false;
 
   socket.on("connect", () => {
