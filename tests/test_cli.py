@@ -199,8 +199,9 @@ async def test_vod_add_stores_and_transcodes_with_progress(services, tmp_path):
 
 
 async def test_cluster_roles_refuse_to_start_without_the_clusters_servers(tmp_path):
-    """A worker or chat node alone is useless (and must not start embedded servers of its own)."""
-    for role in ("worker", "chat"):
+    """An API, worker or chat node alone is useless (and must not start embedded servers of its
+    own)."""
+    for role in ("api", "worker", "chat"):
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tributary", "serve", role,
             env=cli_env(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -23,6 +23,7 @@ from chat import ChatNode
 from edge.node import EdgeNode
 from tributary.logs import configure_logging
 from tributary.node import Node
+from tributary.probe import probe
 from tributary.settings import Settings, load_settings
 from tributary.vod_add import AddFailed, NewVideo, add_video
 from vod.storage import open_storage
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="run every role in one process (embedded PostgreSQL/Redis by default)")
     serve = sub.add_parser("serve", help="run one role, for a cluster")
     serve.add_argument("role", choices=ROLES)
+    check = sub.add_parser("probe", help="exit 0 if this host's ROLE answers /readyz (health checks)")
+    check.add_argument("role", choices=("up", *ROLES))
+    check.add_argument("--path", default="/readyz", choices=("/readyz", "/healthz"))
     stream = sub.add_parser("stream", help="manage live streams")
     stream_sub = stream.add_subparsers(dest="stream_command", required=True)
     create = stream_sub.add_parser("create", help="create a stream and print its RTMP URL and key")
@@ -75,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tributary: bad configuration: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    if args.command == "probe":
+        ready, answer = probe(settings, args.role, args.path)
+        print(answer, file=sys.stdout if ready else sys.stderr)
+        return 0 if ready else 1
     if args.command == "serve" and args.role == "edge":
         if not settings.edge.origins:
             print("tributary: an edge needs origins: set TRIBUTARY_EDGE__ORIGINS='[\"http://origin:8080\"]'"
