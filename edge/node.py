@@ -91,7 +91,7 @@ class EdgeNode:
         self._runner, self.port = await serve(
             app, e.host, e.port, backlog=4096, handler_cancellation=True
         )
-        log.info("edge.started", port=self.port, origins=sorted(every_url))
+        log.info("edge.started", http_port=self.port, origins=sorted(every_url))
         return self.port
 
     async def stop(self) -> None:

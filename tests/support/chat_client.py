@@ -16,7 +16,9 @@ class ChatClient:
         self.sio = socketio.AsyncClient(reconnection=False, request_timeout=10)
         self.received: list[tuple[str, Any]] = []
         self._arrived = asyncio.Event()
+        self._disconnected = asyncio.Event()
         self.sio.on("*", self._record)
+        self.sio.on("disconnect", self._disconnected.set)
 
     async def _record(self, event: str, *args: Any) -> None:
         self.received.append((event, args[0] if args else None))
@@ -64,6 +66,10 @@ class ChatClient:
                 await asyncio.wait_for(self._arrived.wait(), left)
             except TimeoutError:
                 pass
+
+    async def wait_for_disconnect(self, timeout: float = 10.0) -> None:
+        """Until the connection is gone (the server closed it, or its node died)."""
+        await asyncio.wait_for(self._disconnected.wait(), timeout)
 
     async def close(self) -> None:
         await self.sio.disconnect()

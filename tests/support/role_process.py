@@ -1,4 +1,4 @@
-"""A role as its own process (``python -m tributary serve origin|worker|chat``), for tests that
+"""A role as its own process (``python -m tributary serve ROLE``), for tests that
 must kill one for real: SIGKILL ends it mid-request, without the clean shutdown an in-process
 ``stop()`` would do (closing publishers, answering held requests, handing jobs back, saying
 goodbye to chat clients), so a test sees what the rest of a cluster sees when a machine dies.
@@ -43,7 +43,10 @@ def live_env(**live: Any) -> dict[str, str]:
     }
 
 
-STARTED = {"origin": "node.started", "worker": "worker.started", "chat": "chat.started"}
+STARTED = {
+    "origin": "node.started", "api": "node.started", "edge": "edge.started",
+    "worker": "worker.started", "chat": "chat.started",
+}
 """The log event each role writes once it serves (with ``http_port``; origins add ``rtmp_port``)."""
 
 
@@ -77,7 +80,7 @@ class RoleProcess:
             started = [e for e in self.log_events() if e.get("event") == STARTED[self.role]]
             if started:
                 self.http = f"http://127.0.0.1:{started[0]['http_port']}"
-                if "rtmp_port" in started[0]:
+                if started[0].get("rtmp_port"):
                     self.rtmp = f"rtmp://127.0.0.1:{started[0]['rtmp_port']}/live"
                 return
             if self.proc.returncode is not None:
@@ -131,6 +134,8 @@ async def start_role(
         "TRIBUTARY_CHAT__PORT": "0",
         "TRIBUTARY_JOBS__HTTP_HOST": "127.0.0.1",
         "TRIBUTARY_JOBS__HTTP_PORT": "0",
+        "TRIBUTARY_EDGE__HOST": "127.0.0.1",
+        "TRIBUTARY_EDGE__PORT": "0",
         "TRIBUTARY_LOG_FORMAT": "json",
         "TRIBUTARY_LOG_LEVEL": "INFO",
         **(env or {}),
