@@ -23,6 +23,7 @@ from tusclient.client import TusClient
 
 from tests.cluster.conftest import Cluster
 from tests.support.api_client import Account, Api
+from tests.support.browser import chromium
 from tests.support.chat_client import ChatClient
 from tests.support.ffmpeg import Source, make_file, start_publish
 from tests.support.llhls import all_parts, fetch, wait_playlist
@@ -136,6 +137,39 @@ async def test_chat_crosses_both_chat_nodes(cluster: Cluster, api: Api, show: Li
     finally:
         await on_one.close()
         await on_two.close()
+
+
+async def test_the_api_nodes_watch_page_plays_from_an_edge_and_chats_on_a_chat_node(
+    cluster: Cluster, api: Api, show: LiveShow
+):
+    """The page comes from the API node, its video from an edge and its chat from a chat node
+    (``[public]`` settings), each a different origin for the browser (CORS on all of them)."""
+    edges = {edge.http for edge in cluster.edges}
+    chats = {chat.http for chat in cluster.chats}
+    async with chromium() as browser:
+        page = await browser.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
+        fetched: set[str] = set()
+        media = f"/live/{show.name}/"
+        page.on("response", lambda r: fetched.add(r.url.split(media)[0]) if media in r.url else None)
+        await page.goto(f"{cluster.api.http}/watch/{show.name}")
+        await page.wait_for_function(
+            "() => document.querySelector('video').currentTime > 1", timeout=30_000, polling=200)
+        assert fetched and fetched <= edges, fetched
+        chat_url = await page.get_attribute('meta[name="tributary-chat"]', "content")
+        assert chat_url in chats
+        await page.wait_for_function(
+            "() => document.getElementById('chat-state').textContent === ''", timeout=15_000)
+        other = next(chat for chat in cluster.chats if chat.http != chat_url)
+        talker = await chatter(other, show.creator, f"live:{show.name}")
+        try:
+            await talker.send(f"live:{show.name}", "seen in the browser via the other chat node")
+            await page.get_by_text("seen in the browser via the other chat node").wait_for(timeout=10_000)
+        finally:
+            await talker.close()
+        assert not problems, problems
 
 
 def tus_upload(api_http: str, account: Account, path: Path) -> str:
