@@ -6,7 +6,10 @@ at once, so a viewer sees a short delay rather than an error) or a failed health
 finds it well. When every origin is down they are all tried anyway rather than failing
 outright. A 503 is an origin's answer about one request (the stream has no media yet, a
 blocking reload timed out): the next origin is asked, but the origin is not marked down, and
-when nobody does better the 503 itself is passed on. A 4xx is an answer, not a failure.
+when nobody does better the 503 itself is passed on. A 4xx is an answer, not a failure, with
+one exception: a 404 for a live path means "not packaged here" (each origin packages the
+streams whose publishers reach it), so the next origin is asked and the 404 stands only when
+none has the stream.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from edge.metrics import ORIGIN_FETCHES, UPSTREAM_ERRORS
 from origin.edge_access import ACCESS, CDN_CACHE_CONTROL
 
 log = structlog.get_logger(__name__)
+
+LIVE_PREFIX = "/live/"
 
 PASSED_HEADERS = (hdrs.CONTENT_TYPE, hdrs.CACHE_CONTROL, hdrs.RETRY_AFTER, ACCESS, CDN_CACHE_CONTROL)
 """What an edge keeps of an origin's answer; everything else it sets itself."""
@@ -101,6 +106,7 @@ class Origins:
         now = time.monotonic()
         up = [url for url in self.urls if self._health.is_up(url, now)]
         last: UpstreamResponse | None = None
+        elsewhere: UpstreamResponse | None = None
         for url in up + [url for url in self.urls if url not in up]:
             self.fetches += 1
             ORIGIN_FETCHES.labels(url).inc()
@@ -109,11 +115,16 @@ class Origins:
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 self._failed(url, path_qs, repr(exc))
                 continue
+            if response.status == 404 and path_qs.startswith(LIVE_PREFIX):
+                elsewhere = response
+                continue
             if response.status < 500:
                 return response
             last = response
             if response.status != 503:
                 self._failed(url, path_qs, f"HTTP {response.status}")
+        if elsewhere is not None and (last is None or last.status != 503):
+            return elsewhere
         raise UpstreamUnavailable(f"no origin answered {path_qs}", last)
 
     def _failed(self, url: str, path_qs: str, error: str) -> None:

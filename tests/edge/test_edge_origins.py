@@ -71,6 +71,23 @@ async def test_a_stream_can_have_origins_of_its_own(live_node, dead_origin, http
         assert status == 503 and b"no origin is healthy" in body
 
 
+async def test_each_origin_packages_its_own_streams(live_node, services, tmp_path, http):
+    """Two origins, a stream on the second: the first's 404 means "not here", so the edge asks
+    the next; a stream no origin has is a 404 after asking both, and neither is marked down."""
+    node, name = live_node
+    async with node_factory(services, tmp_path / "other") as start:
+        other = await start()
+        async with edge_factory(node.node.settings.data_dir) as start_edge:
+            edge = await start_edge([other.http, node.http])
+            for path in ("master.m3u8", "source/index.m3u8"):
+                status, _, _ = await get(http, f"{edge.http}/live/{name}/{path}")
+                assert status == 200, path
+            status, _, _ = await get(http, f"{edge.http}/live/nowhere/master.m3u8")
+            assert status == 404
+            assert edge.origins.errors == 0
+            assert edge.origins.fetches == 6  # both origins asked for each of the three
+
+
 async def test_stale_if_error_when_every_origin_is_gone(services, tmp_path, monkeypatch, http):
     """A VOD playlist may be served a day past its minute of freshness while no origin answers."""
     async with node_factory(services, tmp_path) as start_node:
