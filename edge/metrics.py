@@ -1,22 +1,30 @@
 """The edge's Prometheus metrics, exported at its ``/metrics``.
 
 Labels are bounded: outcomes and kinds are fixed sets, origins come from the configuration.
+Every viewer request is counted once, under exactly one outcome, so the outcomes add up to the
+requests and ratios between them (the hit ratio, ``docs/observability.md``) mean what they say.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 from prometheus_client import Counter, Gauge, Histogram
 
+OUTCOMES: Final = ("hit", "disk", "collapsed", "miss", "stale", "storage", "denied", "error", "cancelled")
 REQUESTS = Counter(
     "tributary_edge_requests",
-    "Viewer requests by outcome: hit (memory), disk, miss (fetched), stale (stale-if-error), "
-    "storage (object storage fallback), denied (bad playback token), error (no upstream).",
+    "Viewer requests by outcome: hit (memory), disk (disk tier), collapsed (answered by an origin "
+    "fetch another request had started), miss (started an origin fetch), stale "
+    "(stale-if-error copy), storage (object storage fallback), denied (playback token refused), "
+    "error (bad request, or nothing upstream answered), cancelled (the viewer left first).",
     ["outcome"],
 )
-COLLAPSED = Counter(
-    "tributary_edge_collapsed_requests", "Requests that joined an origin fetch already in flight."
+ORIGIN_FETCHES = Counter(
+    "tributary_edge_origin_fetches",
+    "Requests sent to an origin (a failed one that is retried on the next origin counts twice).",
+    ["origin"],
 )
-ORIGIN_FETCHES = Counter("tributary_edge_origin_fetches", "Requests sent to an origin.", ["origin"])
 UPSTREAM_ERRORS = Counter(
     "tributary_edge_upstream_errors",
     "Origin requests that failed (connection error, timeout or 5xx).",

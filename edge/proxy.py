@@ -9,6 +9,7 @@ before the cache when the edge already knows the video needs one (:mod:`edge.acc
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -19,13 +20,19 @@ from edge.cache_key import cache_key
 from edge.disk_cache import DiskTier
 from edge.edge_object import EdgeObject, edge_object
 from edge.memory_cache import MemoryCache
-from edge.metrics import BYTES_SERVED, CACHE_BYTES, CACHE_ENTRIES, COLLAPSED, LATENCY, REQUESTS
+from edge.metrics import BYTES_SERVED, CACHE_BYTES, CACHE_ENTRIES, LATENCY, OUTCOMES, REQUESTS
 from edge.responses import respond
 from edge.single_flight import SingleFlight
 from edge.upstream import ObjectTooLarge, OriginMap, Origins, UpstreamResponse, UpstreamUnavailable
 from origin.edge_access import EDGE_TOKEN
 from origin.hls_directives import DirectiveError, parse_directives
 from origin.http_common import http_error
+
+_REQUESTS = {outcome: REQUESTS.labels(outcome) for outcome in OUTCOMES}
+_LATENCY = {kind: LATENCY.labels(kind) for kind in ("playlist", "media")}
+_X_CACHE = {"collapsed": "MISS"}
+"""X-Cache by outcome where it is not the outcome's name: a request that joined another's
+fetch is a miss to its viewer (it waited for the origin); only the metrics tell them apart."""
 
 StorageFallback = Callable[[Mapping[str, str]], Awaitable[UpstreamResponse | None]]
 """Given a VOD route's match (``video``, and ``rendition`` + ``name`` or ``thumbnail``), the
@@ -66,10 +73,16 @@ class EdgeProxy:
         outcome = "error"
         try:
             response, outcome = await self._handle(request)
+        except web.HTTPForbidden:
+            outcome = "denied"  # the one 403 an edge answers: a playback token refused
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
         finally:
-            REQUESTS.labels(outcome).inc()
+            _REQUESTS[outcome].inc()
             kind = "playlist" if request.path.endswith(".m3u8") else "media"
-            LATENCY.labels(kind).observe(time.perf_counter() - started)
+            _LATENCY[kind].observe(time.perf_counter() - started)
         if request.method == hdrs.METH_GET and isinstance(response.body, bytes):
             BYTES_SERVED.inc(len(response.body))
         return response
@@ -88,13 +101,13 @@ class EdgeProxy:
         if restricted:
             assert video is not None
             self._check(video, token)
-        return respond(request, obj, outcome.upper(), token if restricted else None), outcome
+        x_cache = _X_CACHE.get(outcome) or outcome.upper()
+        return respond(request, obj, x_cache, token if restricted else None), outcome
 
     def _check(self, video: str, token: str | None) -> None:
         try:
             self._access.check(video, token)
         except AccessDenied as denied:
-            REQUESTS.labels("denied").inc()
             raise http_error(web.HTTPForbidden, str(denied)) from None
 
     async def _object(self, path_key: str, match: Mapping[str, str]) -> tuple[EdgeObject, str]:
@@ -109,8 +122,7 @@ class EdgeProxy:
             if from_disk is not None:
                 self._keep(key, from_disk, now)
                 return from_disk, "disk"
-        if self._flights.is_flying(key):
-            COLLAPSED.inc()
+        joined = self._flights.is_flying(key)
         try:
             fetched = await self._flights.run(key, lambda: self._fetch(path_key, origins, match))
         except UpstreamUnavailable as failed:
@@ -119,11 +131,13 @@ class EdgeProxy:
             if stale is not None:
                 return stale, "stale"
             if failed.last is not None:  # an origin's own answer (a 503 saying why): pass it on
-                return edge_object(failed.last, now), "miss"
+                return edge_object(failed.last, now), "collapsed" if joined else "miss"
             raise http_error(web.HTTPBadGateway, "no origin answered") from None
         except ObjectTooLarge as too_large:
             raise http_error(web.HTTPBadGateway, f"the object is too large: {too_large}") from None
-        return fetched, "storage" if fetched.from_storage else "miss"
+        if fetched.from_storage:
+            return fetched, "storage"
+        return fetched, "collapsed" if joined else "miss"
 
     async def _fetch(self, path_key: str, origins: Origins, match: Mapping[str, str]) -> EdgeObject:
         video = match.get("video")

@@ -63,6 +63,12 @@ class MediaPacket:
 class LiveInput(Protocol):
     """What a publishing session feeds. Methods are called on the event loop and must not block."""
 
+    @property
+    def stream(self) -> str:
+        """The name of the stream being published. An ingest protocol only ever sees a key; it
+        labels its per-publisher metrics with this (``ingest/metrics.py``)."""
+        ...
+
     def on_metadata(self, metadata: dict[str, object]) -> None: ...
 
     def on_video_config(self, config: VideoConfig) -> None: ...

@@ -14,8 +14,12 @@ import asyncpg
 import redis.asyncio as redis
 from aiohttp import hdrs, web
 
+from vod.storage import ObjectNotFound, Storage
+
 Check = Callable[[], Awaitable[str | None]]
 CHECK_TIMEOUT = 2.0
+_STORAGE_PROBE = "readyz-probe"
+"""A key nothing writes: asking for it is one stat (local disk) or one HEAD request (S3)."""
 _NO_STORE = {hdrs.CACHE_CONTROL: "no-store", hdrs.CONTENT_TYPE: "text/plain"}
 
 
@@ -44,6 +48,21 @@ def database_and_redis(pool: asyncpg.Pool, client: redis.Redis) -> tuple[Check, 
         return None
 
     return database, redis_server
+
+
+def storage_reachable(store: Storage) -> Check:
+    """The check of a role that serves or writes media in object storage (an origin): the
+    backend answers, and "no such object" is an answer. Wrong credentials or an unreachable
+    endpoint raise and are reported (a missing bucket looks like a missing object to a HEAD)."""
+
+    async def storage() -> str | None:
+        try:
+            await store.head(_STORAGE_PROBE)
+        except ObjectNotFound:
+            pass
+        return None
+
+    return storage
 
 
 def add_health_routes(app: web.Application, checks: Sequence[Check] = ()) -> None:

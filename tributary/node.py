@@ -40,7 +40,7 @@ from packager.live.publish_session import PublishSession
 from packager.live.registry import AlreadyPublishing, LiveRegistry
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.embedded import EmbeddedServices
-from tributary.health_endpoints import add_health_routes, database_and_redis
+from tributary.health_endpoints import add_health_routes, database_and_redis, storage_reachable
 from tributary.metrics_endpoint import add_metrics_route
 from tributary.redis_client import open_redis
 from tributary.secret_key import load_secret_key
@@ -51,6 +51,9 @@ from vod.storage import Storage, open_storage
 from vod.jobs import JobDeps, JobQueue, Worker, registry
 from vod.uploads import UPLOADS_PATH, UploadedVideo, UploadStore, create_upload_app
 from web.routes import add_web_routes
+from webhooks.dispatcher import Dispatcher
+from webhooks.outbox import Outbox
+from webhooks.stream_events import StreamWebhooks
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +67,10 @@ class _LeasedPublish:
         self._session = session
         self._lease = lease
         self._node = node
+
+    @property
+    def stream(self) -> str:
+        return self._session.stream
 
     def on_metadata(self, metadata: dict[str, object]) -> None:
         self._session.on_metadata(metadata)
@@ -110,6 +117,7 @@ class Node:
         self.uploads: UploadStore | None = None
         self.jobs: JobQueue | None = None
         self.worker: Worker | None = None
+        self.webhooks: Dispatcher | None = None
         self.rtmp: RtmpServer | None = None
         self.whip: WhipServer | None = None
         self.chat: ChatServer | None = None
@@ -151,6 +159,7 @@ class Node:
         await self.redis.ping()
         self._leases = PublishLeases(self.redis, self.node_id)
         assert self.pool is not None
+        self.registry.listener = StreamWebhooks(Outbox(self.pool), self.spawn)
         storage = self.storage = await open_storage(s.storage, s.data_dir)
         recordings = Recordings(self.pool)
         self.recorder = Recorder(storage, recordings, queue_bytes=s.storage.write_queue_bytes)
@@ -163,7 +172,7 @@ class Node:
 
         app = web.Application(client_max_size=1024 * 1024)
         add_metrics_route(app)
-        add_health_routes(app, database_and_redis(self.pool, self.redis))
+        add_health_routes(app, (*database_and_redis(self.pool, self.redis), storage_reachable(storage)))
         if self._ingest:
             live_now, is_live = await self._start_ingest(app)
         else:
@@ -207,6 +216,9 @@ class Node:
         rtmp_port = self.rtmp.port if self.rtmp is not None else None
         self.endpoints = Endpoints(http_port=sock.getsockname()[1], rtmp_port=rtmp_port)
         await web.SockSite(self._runner, sock).start()
+        if self._run_worker:  # after the endpoints: event bodies link to the site
+            self.webhooks = Dispatcher(s.webhooks, self.pool, site_url=lambda: self.public_urls().http)
+            await self.webhooks.start()
         http_port = self.endpoints.http_port
         log.info("node.started", http_port=http_port, rtmp_port=rtmp_port, node=self.node_id)
 
@@ -312,6 +324,9 @@ class Node:
         if self.worker is not None:  # a running job is handed back to the queue
             await self.worker.stop()
             self.worker = None
+        if self.webhooks is not None:  # after the tasks that record the last streams' ends
+            await self.webhooks.stop()
+            self.webhooks = None
         if self.jobs is not None:
             await self.jobs.close()
             self.jobs = None

@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    HttpUrl,
     SecretStr,
     field_validator,
     model_validator,
@@ -457,6 +458,65 @@ class PublicSettings(_Section):
         return value.rstrip("/") if value is not None else None
 
 
+class WebhookSettings(_Section):
+    """Webhooks (``webhooks/``): events POSTed, signed, to the operator's endpoints by the
+    workers (``serve worker``, or the all-in-one node's), with retries; see docs/webhooks.md.
+
+    Events are recorded in the catalog whether or not endpoints are set; with none, they are
+    only kept for ``retention`` and then deleted. Every worker of a cluster should share this
+    section: an event is handed to the endpoints of the worker that takes it first.
+    """
+
+    urls: list[HttpUrl] = Field(
+        [], max_length=20, description="Endpoints every event is sent to (http or https)."
+    )
+    secret: SecretStr | None = Field(
+        None, description="Signs every request (Tributary-Signature); required with `urls`."
+    )
+    request_timeout: float = Field(
+        10.0, gt=0, le=120, description="Seconds one request may take, answer included."
+    )
+    max_attempts: int = Field(12, ge=1, le=30, description="Tries per event and endpoint.")
+    backoff_base: float = Field(
+        30.0, gt=0, le=3600, description="Seconds before the first retry; doubled for each further one."
+    )
+    backoff_cap: float = Field(
+        6 * 3600.0, gt=0, le=7 * 86_400, description="Longest wait between two tries, seconds."
+    )
+    concurrency: int = Field(
+        4, ge=1, le=64, description="Requests in flight to one endpoint at once (per worker)."
+    )
+    retention: float = Field(
+        7 * 86_400.0,
+        ge=1,
+        description="Seconds an event is kept after it was recorded, once its deliveries are done.",
+    )
+    poll_interval: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Seconds between looks for due retries and missed wake-ups (new events wake "
+        "workers at once through PostgreSQL notifications).",
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _distinct(cls, value: list[HttpUrl]) -> list[HttpUrl]:
+        if len({str(url) for url in value}) != len(value):
+            raise ValueError("an endpoint URL is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _signed(self) -> WebhookSettings:
+        if self.urls and self.secret is None:
+            raise ValueError("webhook urls need a secret to sign requests with")
+        if self.secret is not None and len(self.secret.get_secret_value()) < 32:
+            raise ValueError("the webhook secret must be at least 32 characters")
+        if self.backoff_cap < self.backoff_base:
+            raise ValueError("backoff_cap must be at least backoff_base")
+        return self
+
+
 def _origin_url(url: str) -> str:
     parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
@@ -496,6 +556,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = JobSettings()
     chat: ChatSettings = ChatSettings()
     public: PublicSettings = PublicSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @field_validator("secret_key")
     @classmethod

@@ -29,6 +29,7 @@ import av
 import structlog
 
 from ingest.aac_encoder import AudioEncoder
+from ingest.metrics import dropped
 from packager.media import MediaPacket
 
 log = structlog.get_logger(__name__)
@@ -100,6 +101,7 @@ class AudioTranscoder:
                 packets = self._transcode(item)
             except (av.error.FFmpegError, ValueError) as exc:
                 self.decode_errors += 1
+                dropped("rtmp", "decode_error")
                 if self.decode_errors == 1:
                     log.warning("rtmp.audio_decode_error", error=str(exc))
                 continue

@@ -19,6 +19,7 @@ from typing import Final
 
 import structlog
 
+from ingest.metrics import PublishMeter, dropped
 from ingest.rtmp.audio_transcode import AudioTranscoder, transcodable
 from packager.media import AudioConfig, LiveInput, MediaPacket, VideoConfig
 
@@ -133,8 +134,17 @@ class TagDemuxer:
     not one per frame.
     """
 
-    def __init__(self, sink: LiveInput, log: structlog.typing.FilteringBoundLogger, name: str) -> None:
+    def __init__(
+        self,
+        sink: LiveInput,
+        log: structlog.typing.FilteringBoundLogger,
+        name: str,
+        *,
+        meter: PublishMeter | None = None,
+    ) -> None:
+        """``meter`` counts every audio/video tag body received; the demuxer closes it."""
         self._sink = sink
+        self._meter = meter
         self._log = log
         self._name = name
         self._warned: set[str] = set()
@@ -147,24 +157,30 @@ class TagDemuxer:
             self._start_transcode(int(codec))
 
     def close(self) -> None:
+        if self._meter is not None:
+            self._meter.close()
         if self._transcoder is not None:
             self._transcoder.close()
             self._transcoder = None
 
     def video(self, body: bytes, timestamp: int) -> None:
+        if self._meter is not None:
+            self._meter.received("video", len(body))
         if not body:
             return
         head = body[0]
         if head & _EX_HEADER:
             self._ignore("rtmp.enhanced_rtmp_video_ignored", fourcc=body[1:5].hex())
+            dropped("rtmp", "unsupported_codec")  # HEVC, AV1, VP9 over Enhanced RTMP
             return
         frame_type = head >> 4
         if frame_type == _INFO_FRAME:
-            self._ignore("rtmp.video_info_frame_ignored")
+            self._ignore("rtmp.video_info_frame_ignored")  # a command, not a picture
             return
         codec_id = head & 0x0F
         if codec_id != _CODEC_AVC:
             self._ignore("rtmp.unsupported_video_codec", codec_id=codec_id)
+            dropped("rtmp", "unsupported_codec")
             return
         if len(body) < 5:
             raise FlvTagError(f"AVC video tag of {len(body)} bytes, shorter than its 5-byte header")
@@ -180,12 +196,15 @@ class TagDemuxer:
             raise FlvTagError(f"unknown AVCPacketType {packet_type}")
 
     def audio(self, body: bytes, timestamp: int) -> None:
+        if self._meter is not None:
+            self._meter.received("audio", len(body))
         if not body:
             return
         sound_format = body[0] >> 4
         if sound_format != _SOUND_AAC:
             if not transcodable(sound_format):
                 self._ignore("rtmp.unsupported_audio_codec", sound_format=sound_format)
+                dropped("rtmp", "unsupported_codec")
             elif len(body) > 1:
                 transcoder = self._start_transcode(sound_format)
                 transcoder.put(body[0], body[1:], timestamp, time.time())

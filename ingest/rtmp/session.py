@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import structlog
 
+from ingest.metrics import PublishMeter, dropped
 from ingest.publishing import OpenPublish, PublishRejected
 from ingest.rtmp import amf0
 from ingest.rtmp.chunks import ChunkError, ChunkReader, ChunkWriter, Message
@@ -99,6 +100,8 @@ class RtmpSession:
         except PublishRejected as exc:
             self._log.info("rtmp.publish_rejected", app=self._app, code=exc.code, reason=exc.description)
         except _PROTOCOL_ERRORS as exc:
+            if isinstance(exc, FlvTagError):
+                dropped("rtmp", "malformed")
             self._log.warning("rtmp.protocol_error", phase=phase, error=str(exc), kind=type(exc).__name__)
         except asyncio.CancelledError:
             self._log.info("rtmp.closed_by_server", phase=phase)
@@ -233,7 +236,8 @@ class RtmpSession:
             await self._flush()
             raise
         self._input = live_input
-        self._demuxer = TagDemuxer(live_input, self._log, self._peer)
+        meter = PublishMeter("rtmp", live_input.stream)
+        self._demuxer = TagDemuxer(live_input, self._log, self._peer, meter=meter)
         self._log.info("rtmp.publish_started", app=self._app)
         stream_begin = user_control(UserControlEvent.STREAM_BEGIN, u32(stream_id))
         self._queue(PROTOCOL_CONTROL_CSID, MessageType.USER_CONTROL, 0, stream_begin)

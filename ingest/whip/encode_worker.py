@@ -26,6 +26,7 @@ import av
 import structlog
 
 from ingest.aac_encoder import AudioEncoder
+from ingest.metrics import dropped
 from ingest.whip.video_encoder import VideoEncoder, output_size
 from packager.media import AudioConfig, MediaPacket, VideoConfig
 from tributary.settings import WhipSettings
@@ -74,6 +75,7 @@ class EncodeWorker:
         with self._lock:
             if self._queued_video >= MAX_QUEUED_VIDEO:
                 self._backlog_drops += 1
+                dropped("whip", "encoder_behind")
                 return
             self._queued_video += 1
         self._queue.put(_Frame(frame, time, arrival))
@@ -123,6 +125,8 @@ class EncodeWorker:
             outputs.extend(self._video.encode(item.frame, item.time, item.arrival))
         elif self._audio is not None:
             outputs.extend(self._audio.encode(item.frame, item.time, item.arrival))
+        else:
+            dropped("whip", "before_video")
         return outputs
 
     def _open(self, first: av.VideoFrame, outputs: list[Output]) -> VideoEncoder:

@@ -38,9 +38,11 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription
 
+from ingest.metrics import PublishMeter, dropped
 from ingest.whip.av_clock import Kind, SessionClock
 from ingest.whip.encode_worker import EncodeWorker, Output
 from ingest.whip.offer import Offer
+from ingest.whip.rtp_bytes import count_rtp_bytes
 from ingest.whip.sender_reports import TrackPosition, watch_sender_reports
 from ingest.whip.trickle import TrickleFragment
 from packager.media import AudioConfig, LiveInput, MediaPacket, VideoConfig
@@ -81,6 +83,7 @@ class WhipSession:
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
         self._clock = SessionClock(epoch=time.time() - CLOCK_MARGIN)
         self._encoder: EncodeWorker | None = None
+        self._meter: PublishMeter | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: asyncio.Task[None] | None = None
         self._started = time.monotonic()
@@ -107,11 +110,13 @@ class WhipSession:
             failed=self._encoder_failed,
             name=self.id[:8],
         )
+        self._meter = meter = PublishMeter("whip", self._input.stream)
         for transceiver in self._pc.getTransceivers():
             track = transceiver.receiver.track
             kind: Kind = "video" if transceiver.kind == "video" else "audio"
             if track is None:
                 continue
+            count_rtp_bytes(transceiver.receiver, partial(meter.received, kind))
             position = TrackPosition()
             watch_sender_reports(
                 transceiver.receiver,
@@ -163,6 +168,7 @@ class WhipSession:
                 arrival = time.time()
                 self._last_media = time.monotonic()
                 if frame.pts is None or frame.time_base is None:
+                    dropped("whip", "no_timestamp")
                     continue
                 position.ticks, position.rate = frame.pts, round(1 / frame.time_base)
                 self._frames[kind] += 1
@@ -223,6 +229,8 @@ class WhipSession:
                 self._log.warning("whip.peer_connection_close_timeout")
         finally:
             self.ended = True
+            if self._meter is not None:
+                self._meter.close()
             self._on_end(self)
         self._log.info(
             "whip.session_ended",

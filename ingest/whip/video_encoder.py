@@ -31,6 +31,7 @@ from av.codec.context import Flags
 from av.video.frame import PictureType
 from av.video.reformatter import VideoReformatter
 
+from ingest.metrics import dropped
 from ingest.whip.frame_grid import FrameGrid, Slot
 from packager.ladder.annexb import avc_decoder_configuration, to_length_prefixed
 from packager.media import MediaPacket, VideoConfig
@@ -95,6 +96,7 @@ class VideoEncoder:
         previous frame its slot needs; nothing if the grid drops it."""
         slots = self.grid.place(time)
         if not slots:
+            dropped("whip", "frame_rate")
             return []
         packets: list[MediaPacket] = []
         *repeats, own = slots

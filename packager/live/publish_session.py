@@ -23,12 +23,16 @@ from packager.ladder.transcoder import TranscoderOptions
 from packager.live.ladder_outputs import LadderOutputs
 from packager.live.mux_worker import MuxerOutput, MuxWorker
 from packager.media import AudioConfig, MediaPacket, VideoConfig
+from packager.metrics import DROPPED_FRAMES
 from packager.timeline import Timeline
 
 if TYPE_CHECKING:
     from packager.live.stream import LiveStream
 
 log = structlog.get_logger(__name__)
+
+_NO_CONFIG = {kind: DROPPED_FRAMES.labels(kind, "no_config") for kind in ("video", "audio")}
+_AUDIO_AHEAD = DROPPED_FRAMES.labels("audio", "audio_ahead")
 
 
 class PublishSession:
@@ -76,8 +80,10 @@ class PublishSession:
             return
         if self._timeline is None:
             if packet.kind == "video" and self._video is None:
+                _NO_CONFIG["video"].inc()
                 return  # media before its configuration cannot be muxed
             if packet.kind == "audio" and self._audio is None:
+                _NO_CONFIG["audio"].inc()
                 return
             self._timeline = Timeline(
                 self._start_ms, self._audio.sample_rate if self._audio else None
@@ -93,17 +99,25 @@ class PublishSession:
                 self._ladder.video(timed)
         elif packet.kind == "audio" and self._audio is not None:
             dts = self._timeline.audio(packet)
-            if dts is not None:
-                timed = TimedPacket("audio", dts, dts, True, packet.data)
-                self._worker.put(timed)
-                if self._ladder is not None:
-                    self._ladder.audio(timed)
+            if dts is None:
+                _AUDIO_AHEAD.inc()
+                return
+            timed = TimedPacket("audio", dts, dts, True, packet.data)
+            self._worker.put(timed)
+            if self._ladder is not None:
+                self._ladder.audio(timed)
+        else:  # a track this session has no configuration for
+            _NO_CONFIG[packet.kind].inc()
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._stream.session_closed(self)
+
+    @property
+    def stream(self) -> str:
+        return self._stream.name
 
     # ---------------------------------------------------------------------------------------
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import partial
+from typing import Protocol
 
 import structlog
 
@@ -15,13 +19,34 @@ from tributary.settings import LiveSettings
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["AlreadyPublishing", "LiveRegistry"]
+__all__ = ["AlreadyPublishing", "LiveRegistry", "StreamLifetime", "StreamListener"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLifetime:
+    """A stream as its listener is told of it: once when it starts, once when it ends."""
+
+    name: str
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class StreamListener(Protocol):
+    """Told of streams starting (a publish that is not a return within the grace period) and
+    ending (the grace period ran out, or the node closed the stream). Called on the event loop,
+    so it must not block; what it raises is logged and never reaches the publisher."""
+
+    def stream_started(self, stream: StreamLifetime) -> None: ...
+
+    def stream_ended(self, stream: StreamLifetime) -> None: ...
 
 
 class LiveRegistry:
     def __init__(self, settings: LiveSettings) -> None:
         self._settings = settings
         self._streams: dict[str, LiveStream] = {}
+        self.listener: StreamListener | None = None
+        """Set by the node once what it records with is open (webhooks)."""
 
     async def publish(
         self, name: str, *, new_recorder: Callable[[str], StreamRecorder] | None = None
@@ -37,6 +62,7 @@ class LiveRegistry:
             self._forget(stream)
             stream = None
         if stream is None:
+            started = StreamLifetime(name, datetime.now(UTC))
             ladder = self._settings.ladder
             stream = LiveStream(
                 name,
@@ -45,6 +71,7 @@ class LiveRegistry:
                 window_segments=self._settings.window_segments,
                 reconnect_grace=self._settings.reconnect_grace,
                 on_gone=self._forget,
+                on_ended=partial(self._ended, started),
                 ladder=TranscoderOptions(
                     heights=tuple(ladder.heights), preset=ladder.preset, max_lag=ladder.max_lag
                 ),
@@ -53,6 +80,7 @@ class LiveRegistry:
             self._streams[name] = stream
             LIVE_STREAMS.inc()
             log.info("live.stream_started", stream=name)
+            self._tell(lambda listener: listener.stream_started(started))
         return await stream.open_session()
 
     def lookup(self, name: str) -> LiveStream | None:
@@ -65,6 +93,18 @@ class LiveRegistry:
         for stream in list(self._streams.values()):
             await stream.close()
             self._forget(stream)
+
+    def _ended(self, started: StreamLifetime, _stream: LiveStream) -> None:
+        ended = replace(started, ended_at=datetime.now(UTC))
+        self._tell(lambda listener: listener.stream_ended(ended))
+
+    def _tell(self, event: Callable[[StreamListener], None]) -> None:
+        if self.listener is None:
+            return
+        try:
+            event(self.listener)
+        except Exception:
+            log.exception("live.stream_listener_failed")
 
     def _forget(self, stream: LiveStream) -> None:
         if self._streams.get(stream.name) is stream:

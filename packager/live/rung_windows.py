@@ -22,7 +22,7 @@ import structlog
 
 from packager.cmaf_muxer import Part
 from packager.ladder.rungs import Rung
-from packager.metrics import RENDITIONS_DROPPED
+from packager.metrics import RENDITIONS_DROPPED, part_published
 from packager.live.stream_recorder import StreamRecorder
 from packager.live.window import LiveWindow, SegmentStart
 from packager.media import VideoConfig
@@ -107,7 +107,10 @@ class RungWindows:
         if start is not None and not window.expects(start):
             self._drop(rung.name, f"missed the start of segment {start.msn - 1}", "misaligned")
             return
+        before = window.last_position
         window.add_part(part.data, part.duration, part.independent, wallclock, starts=start)
+        if window.last_position != before:  # kept (a follower drops parts before its first segment)
+            part_published(rung.name, wallclock)
         if window.last_position is not None and rung.name in self._awaiting:
             self._awaiting.discard(rung.name)
             self._settle()

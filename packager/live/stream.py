@@ -23,6 +23,7 @@ from packager.live.rung_windows import RungWindows
 from packager.live.stream_recorder import StreamRecorder
 from packager.live.window import LiveWindow, VariantInfo
 from packager.media import VideoConfig
+from packager.metrics import part_published
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +48,10 @@ class LiveStream:
         on_gone: Callable[[LiveStream], None],
         ladder: TranscoderOptions | None = None,
         recorder: StreamRecorder | None = None,
+        on_ended: Callable[[LiveStream], None] | None = None,
     ) -> None:
+        """``on_gone``: the stream may be forgotten (it ended and lingered); ``on_ended``: it
+        ended, once (grace period over, or closed)."""
         self.name = name
         self._recorder = recorder
         self._recording: asyncio.Task[None] | None = None
@@ -69,6 +73,7 @@ class LiveStream:
         self._part_target = part_target
         self._grace = reconnect_grace
         self._on_gone = on_gone
+        self._on_ended = on_ended
         self.session: PublishSession | None = None
         self._last_session: PublishSession | None = None
         self._next_start_ms = 0
@@ -137,6 +142,8 @@ class LiveStream:
             self.window.end()
             self.rungs.end()
             log.info("live.stream_ended", stream=self.name)
+            if self._on_ended is not None:
+                self._on_ended(self)
             if self._recorder is not None:
                 self._recording = asyncio.get_running_loop().create_task(
                     self._recorder.finish(self.variants())
@@ -173,6 +180,7 @@ class LiveStream:
 
     def add_part(self, part: Part, wallclock: float) -> None:
         opened = self.window.add_part(part.data, part.duration, part.independent, wallclock)
+        part_published(SOURCE_RENDITION, wallclock)
         if opened is not None:
             self.rungs.source_segment(part.start, opened)
 

@@ -50,6 +50,10 @@ class RecordingInput:
     audio_config: AudioConfig | None = None
     closes: int = 0
 
+    @property
+    def stream(self) -> str:
+        return f"stream-{self.key}"
+
     def on_metadata(self, metadata: dict[str, object]) -> None:
         self.metadata.append(metadata)
         self.events.append(("metadata",))

@@ -21,6 +21,7 @@ from tributary.redis_client import open_redis
 from vod.jobs.tasks import JobDeps, registry
 from vod.jobs.worker import Worker
 from vod.storage import open_storage
+from webhooks.dispatcher import Dispatcher
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +31,8 @@ class WorkerNode(ClusterNode):
 
     async def _start(self) -> int:
         """Each resource is registered for closing as soon as it is open, so stopping closes
-        them in reverse: HTTP, jobs (they use everything else), storage, Redis, the pool."""
+        them in reverse: HTTP, webhooks, jobs (they use everything else), storage, Redis, the
+        pool."""
         s = self.settings
         assert s.database_url is not None and s.redis_url is not None
         tasks = registry(s.jobs.task_modules)  # first: a bad module name fails before any I/O
@@ -44,6 +46,10 @@ class WorkerNode(ClusterNode):
         worker = Worker(s.redis_url, s.jobs, tasks, JobDeps(s, pool, storage, client))
         await worker.start()
         self.resources.push_async_callback(worker.stop)
+        site_url = s.public.site_url or f"http://{s.public_host}:{s.http.port}"
+        webhooks = Dispatcher(s.webhooks, pool, site_url=lambda: site_url)
+        await webhooks.start()
+        self.resources.push_async_callback(webhooks.stop)
 
         app = web.Application()
         add_health_routes(app, database_and_redis(pool, client))
