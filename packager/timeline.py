@@ -71,6 +71,13 @@ class Timeline:
         self.jumps = 0
         self.dropped_audio = 0
 
+    def audio_configured(self, sample_rate: int) -> None:
+        """The publisher (re)configured audio mid-session: a first AAC sequence header after
+        video had started, or another sample rate. Audio restarts at the next frame's time."""
+        if sample_rate != self._audio_rate:
+            self._audio_rate = sample_rate
+            self._audio_next = None
+
     def video(self, packet: MediaPacket) -> tuple[int, int]:
         """``(dts, pts)`` in 90 kHz ticks."""
         dts_ms = self._map(self._video, packet)

@@ -151,6 +151,8 @@ class PublishSession:
         self._video, self._audio = video, audio
         if changed and self._timeline is not None and not self._closed:
             log.info("packager.codec_config_changed", stream=self._stream.name)
+            if audio is not None:
+                self._timeline.audio_configured(audio.sample_rate)
             self._worker.reconfigure(video, audio)
             self._retire_ladder()
             self._start_ladder()

@@ -95,3 +95,58 @@ async def test_publisher_timestamps_become_one_clean_timeline(
     assert all(0 < b - a < 0.1 for a, b in zip(audio, audio[1:]))
     assert abs(video[-1] - audio[-1]) < 0.15  # still in sync at the end
     assert 3.5 < video[-1] - video[0] < 4.5
+
+
+async def test_audio_whose_configuration_comes_late_joins_the_stream(services, tmp_path):
+    """A publisher that starts with video alone and configures audio half a second later (a
+    late AAC sequence header; audio sent before it cannot be decoded and is dropped): the
+    stream carries on, and the audio that follows is in the output, in sync with the video."""
+    encoded = encode_flv(4.0, fps=30, gop=30, bframes=0)
+    async with node_factory(services, tmp_path) as start, aiohttp.ClientSession() as http:
+        node = await start()
+        name, key = await node.new_stream()
+        client = await RawClient.connect(node.node.endpoints.rtmp_port)
+        try:
+            status = await client.publish(key)
+            assert status[3]["code"] == "NetStream.Publish.Start"
+            client.send_video_config(encoded.video)
+            configured = False
+            began = time.monotonic()
+            for packet in encoded.packets:
+                delay = began + packet.dts_ms / 1000 - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if not configured and packet.dts_ms >= 500:
+                    client.send_audio_config(encoded.audio)
+                    configured = True
+                client.send_media(packet, packet.dts_ms)
+                await client.writer.drain()
+            await asyncio.sleep(0.3)  # a node that dropped the publisher failed a drain above
+        finally:
+            client.close()
+
+        url = node.playlist_url(name)
+        playlist = await settled_playlist(http, url)
+        check_media_playlist(playlist)
+        # Media from before the audio joined has an initialisation of its own (video only),
+        # after a discontinuity: the output since the last EXT-X-MAP is what has both tracks.
+        since_audio: list[m3u8.Segment] = []
+        for segment in playlist.segments:
+            if segment.init_section is not None:
+                since_audio = []
+            since_audio.append(segment)
+        assert since_audio[0].discontinuity, "the audio joined without a new initialisation"
+        base = url.rsplit("/", 1)[0]
+        blob = (await fetch(http, f"{base}/{since_audio[0].init_section.uri}")).body
+        for segment in since_audio:
+            for part in segment.parts:
+                blob += (await fetch(http, f"{base}/{part.uri}")).body
+    path = tmp_path / "out.mp4"
+    path.write_bytes(blob)
+    with av.open(str(path)) as c:
+        video = sorted(f.time for f in c.decode(video=0))
+    with av.open(str(path)) as c:
+        audio = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
+    assert audio, "no audio after its configuration arrived"
+    assert all(0 < b - a < 0.1 for a, b in zip(audio, audio[1:]))
+    assert abs(video[-1] - audio[-1]) < 0.15
