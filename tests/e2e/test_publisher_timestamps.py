@@ -13,7 +13,7 @@ import m3u8
 import pytest
 
 from tests.support.llhls import check_media_playlist, fetch, wait_playlist
-from tests.support.media import encode_flv
+from tests.support.media import Encoded, encode_flv
 from tests.support.nodes import node_factory
 from tests.support.rtmp_client import RawClient
 
@@ -30,6 +30,35 @@ def restart_midway(ms: int) -> int:
 
 def leap_ahead(ms: int) -> int:
     return ms if ms < 1500 else ms + 3_600_000  # a relay splices in a clock an hour ahead
+
+
+async def push(
+    rtmp_port: int, key: str, encoded: Encoded, *,
+    stamp: Callable[[int], int] = lambda ms: ms, audio_config_at_ms: int = 0,
+) -> None:
+    """Publish ``encoded`` paced in real time, as an encoder would, each packet's timestamp
+    passed through ``stamp``; the audio configuration goes out just before the first packet at
+    or after ``audio_config_at_ms`` (audio before it cannot be decoded). A node that dropped
+    the publisher fails a drain."""
+    client = await RawClient.connect(rtmp_port)
+    try:
+        status = await client.publish(key)
+        assert status[3]["code"] == "NetStream.Publish.Start"
+        client.send_video_config(encoded.video)
+        audio_pending = True
+        began = time.monotonic()
+        for packet in encoded.packets:
+            delay = began + packet.dts_ms / 1000 - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if audio_pending and packet.dts_ms >= audio_config_at_ms:
+                client.send_audio_config(encoded.audio)
+                audio_pending = False
+            client.send_media(packet, stamp(packet.dts_ms))
+            await client.writer.drain()
+        await asyncio.sleep(0.3)
+    finally:
+        client.close()
 
 
 async def settled_playlist(http: aiohttp.ClientSession, url: str) -> m3u8.M3U8:
@@ -53,21 +82,7 @@ async def test_publisher_timestamps_become_one_clean_timeline(
     async with node_factory(services, tmp_path) as start, aiohttp.ClientSession() as http:
         node = await start()
         name, key = await node.new_stream()
-        client = await RawClient.connect(node.node.endpoints.rtmp_port)
-        try:
-            status = await client.publish(key)
-            assert status[3]["code"] == "NetStream.Publish.Start"
-            client.send_configs(encoded.video, encoded.audio)
-            began = time.monotonic()
-            for packet in encoded.packets:  # paced in real time, as an encoder would send
-                delay = began + packet.dts_ms / 1000 - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                client.send_media(packet, stamp(packet.dts_ms))
-                await client.writer.drain()
-            await asyncio.sleep(0.3)
-        finally:
-            client.close()
+        await push(node.node.endpoints.rtmp_port, key, encoded, stamp=stamp)
 
         url = node.playlist_url(name)
         playlist = await settled_playlist(http, url)
@@ -105,25 +120,7 @@ async def test_audio_whose_configuration_comes_late_joins_the_stream(services, t
     async with node_factory(services, tmp_path) as start, aiohttp.ClientSession() as http:
         node = await start()
         name, key = await node.new_stream()
-        client = await RawClient.connect(node.node.endpoints.rtmp_port)
-        try:
-            status = await client.publish(key)
-            assert status[3]["code"] == "NetStream.Publish.Start"
-            client.send_video_config(encoded.video)
-            configured = False
-            began = time.monotonic()
-            for packet in encoded.packets:
-                delay = began + packet.dts_ms / 1000 - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if not configured and packet.dts_ms >= 500:
-                    client.send_audio_config(encoded.audio)
-                    configured = True
-                client.send_media(packet, packet.dts_ms)
-                await client.writer.drain()
-            await asyncio.sleep(0.3)  # a node that dropped the publisher failed a drain above
-        finally:
-            client.close()
+        await push(node.node.endpoints.rtmp_port, key, encoded, audio_config_at_ms=500)
 
         url = node.playlist_url(name)
         playlist = await settled_playlist(http, url)

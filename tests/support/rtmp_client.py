@@ -97,15 +97,12 @@ class RawClient:
         )
         return await self.read_command()
 
-    def send_configs(self, video: VideoConfig, audio: AudioConfig, stream_id: int = 1) -> None:
-        """FLV sequence headers: AVC decoder configuration record and AudioSpecificConfig."""
-        self.send_video_config(video, stream_id)
-        self.send_audio_config(audio, stream_id)
-
     def send_video_config(self, video: VideoConfig, stream_id: int = 1) -> None:
+        """The FLV sequence header of the video: its AVC decoder configuration record."""
         self.send(VIDEO_CSID, MessageType.VIDEO, b"\x17\x00\x00\x00\x00" + video.avcc, stream_id=stream_id)
 
     def send_audio_config(self, audio: AudioConfig, stream_id: int = 1) -> None:
+        """The FLV sequence header of the audio: its AudioSpecificConfig."""
         self.send(AUDIO_CSID, MessageType.AUDIO, b"\xaf\x00" + audio.asc, stream_id=stream_id)
 
     def send_media(self, packet: MediaPacket, timestamp: int, stream_id: int = 1) -> None:
