@@ -63,6 +63,12 @@ def _pick(urls: list[str]) -> str:
     return random.choice(urls) if urls else ""
 
 
+def _in_turn(urls: list[str]) -> list[str]:
+    """All of a cluster's hosts in a random order: the first plays, the others take over
+    when it fails. None: this page's own host."""
+    return random.sample(urls, len(urls)) if urls else [""]
+
+
 def add_web_routes(
     app: web.Application, is_live: Callable[[str], bool], public: PublicSettings
 ) -> None:
@@ -83,8 +89,8 @@ def add_web_routes(
         name = request.match_info["stream"]
         if not STREAM_NAME.match(name):
             raise web.HTTPNotFound(text="no such stream")
-        playlist = f"{_pick(public.playback_urls)}/live/{name}/master.m3u8"
-        return render("watch.html", stream=name, live=is_live(name), playlist=playlist)
+        first, *others = [f"{host}/live/{name}/master.m3u8" for host in _in_turn(public.playback_urls)]
+        return render("watch.html", stream=name, live=is_live(name), playlist=first, fallbacks=others)
 
     async def vendor(request: web.Request) -> web.FileResponse:
         path = _VENDOR_FILES.get(request.match_info["file"])

@@ -31,6 +31,8 @@ from tests.support.role_process import RoleProcess
 
 pytestmark = pytest.mark.timeout(600)
 
+VIDEO_TIME = "document.querySelector('video').currentTime"
+
 
 @pytest.fixture(scope="module")
 async def api(cluster: Cluster) -> AsyncIterator[Api]:
@@ -156,7 +158,7 @@ async def test_the_api_nodes_watch_page_plays_from_an_edge_and_chats_on_a_chat_n
         page.on("response", lambda r: fetched.add(r.url.split(media)[0]) if media in r.url else None)
         await page.goto(f"{cluster.api.http}/watch/{show.name}")
         await page.wait_for_function(
-            "() => document.querySelector('video').currentTime > 1", timeout=30_000, polling=200)
+            f"() => {VIDEO_TIME} > 1", timeout=30_000, polling=200)
         assert fetched and fetched <= edges, fetched
         chat_url = await page.get_attribute('meta[name="tributary-chat"]', "content")
         assert chat_url in chats
@@ -236,50 +238,63 @@ def running(worker: RoleProcess, video_id: str) -> bool:
 async def test_killing_an_edge_a_chat_node_and_a_busy_worker_loses_nobody(
     cluster: Cluster, api: Api, show: LiveShow, http, tmp_path
 ):
+    """SIGKILL, as when a machine dies: the edge a browser plays from, a chat node with a
+    client on it and the worker in the middle of a transcode."""
     room = f"live:{show.name}"
     creator, viewer = await api.register(creator=True), await api.register()
-    # A transcode long enough to be killed in the middle.
-    source = tmp_path / "long.mp4"
+    source = tmp_path / "long.mp4"  # a transcode long enough to be killed in the middle
     await make_file(source, Source(seconds=40, width=426, height=240, realtime=False))
-    video_id = await upload(cluster, api, creator, source)
-    busy = await until(
-        lambda: _busy_worker(cluster, video_id, api, creator), 60, "the transcode to make progress")
-    idle = next(worker for worker in cluster.workers if worker is not busy)
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(f"{cluster.api.http}/watch/{show.name}")
+        await page.wait_for_function(f"() => {VIDEO_TIME} > 1", timeout=30_000, polling=200)
+        playing_from = await page.get_attribute("#player", "data-src") or ""
+        doomed_edge = next(edge for edge in cluster.edges if playing_from.startswith(edge.http + "/"))
+        surviving_edge = next(edge for edge in cluster.edges if edge is not doomed_edge)
+        doomed_chat, surviving_chat = cluster.chats
 
-    doomed_chat, surviving_chat = cluster.chats
-    doomed_edge, surviving_edge = cluster.edges
-    talker = await chatter(doomed_chat, show.creator, room)
-    listener = await chatter(surviving_chat, viewer, room)
-    before_kill = await newest_part(http, surviving_edge.http, show.name)
-    try:
-        for node in (busy, doomed_edge, doomed_chat):
-            node.kill()
-        await asyncio.gather(*(node.proc.wait() for node in (busy, doomed_edge, doomed_chat)))
+        video_id = await upload(cluster, api, creator, source)
+        busy = await until(
+            lambda: _busy_worker(cluster, video_id, api, creator), 60, "the transcode to make progress")
+        idle = next(worker for worker in cluster.workers if worker is not busy)
+        talker = await chatter(doomed_chat, show.creator, room)
+        listener = await chatter(surviving_chat, viewer, room)
+        before_kill = await newest_part(http, surviving_edge.http, show.name)
+        try:
+            for node in (busy, doomed_edge, doomed_chat):
+                node.kill()
+            await asyncio.gather(*(node.proc.wait() for node in (busy, doomed_edge, doomed_chat)))
+            at_kill = float(await page.evaluate(VIDEO_TIME))
 
-        # Viewers: the dead edge refuses connections; the other keeps serving new parts.
-        with pytest.raises(aiohttp.ClientConnectionError):
-            await fetch(http, f"{doomed_edge.http}/live/{show.name}/master.m3u8")
-        await until(lambda: _advanced(http, surviving_edge.http, show.name, before_kill), 10,
-                    "new parts through the surviving edge")
+            # Viewers: the dead edge refuses connections; the other serves new parts, and the
+            # browser that played from the dead one goes on playing from it.
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await fetch(http, f"{doomed_edge.http}/live/{show.name}/master.m3u8")
+            await until(lambda: _advanced(http, surviving_edge.http, show.name, before_kill), 10,
+                        "new parts through the surviving edge")
+            await page.wait_for_function(f"() => {VIDEO_TIME} > {at_kill + 4}", timeout=30_000,
+                                         polling=200)
+            assert await page.get_attribute("#player", "data-src") == (
+                f"{surviving_edge.http}/live/{show.name}/master.m3u8")
 
-        # Chatters: the client of the dead node notices, reconnects to the other and talks on.
-        await talker.wait_for_disconnect(timeout=60)
-        await talker.close()
-        talker = await chatter(surviving_chat, show.creator, room)
-        sent = (await talker.send(room, "still here after the crash"))["message"]
-        await listener.wait_for("message", lambda m: m["id"] == sent["id"])
+            # Chatters: the client of the dead node notices, reconnects to the other, talks on.
+            await talker.wait_for_disconnect(timeout=60)
+            await talker.close()
+            talker = await chatter(surviving_chat, show.creator, room)
+            sent = (await talker.send(room, "still here after the crash"))["message"]
+            await listener.wait_for("message", lambda m: m["id"] == sent["id"])
 
-        # The job: the surviving worker takes it over once the dead one's heartbeat is missed.
-        status = await wait_ready(api, creator, video_id, 180)
-        assert status["progress_percent"] == 100
-        tries = [(e["job"], e["attempt"]) for e in idle.log_events() if e.get("event") == "job.started"]
-        assert (f"transcode-{video_id}", 2) in tries, tries
-        video = (await api.call("GET", f"/videos/{video_id}", account=creator)).body
-        playback = video["playback_url"].replace(doomed_edge.http, surviving_edge.http)
-        await plays_through(api, creator, video_id, playback)
-    finally:
-        await talker.close()
-        await listener.close()
+            # The job: the other worker takes it over once the dead one's heartbeat is missed.
+            status = await wait_ready(api, creator, video_id, 180)
+            assert status["progress_percent"] == 100
+            tries = [(e["job"], e["attempt"]) for e in idle.log_events() if e.get("event") == "job.started"]
+            assert (f"transcode-{video_id}", 2) in tries, tries
+            video = (await api.call("GET", f"/videos/{video_id}", account=creator)).body
+            playback = video["playback_url"].replace(doomed_edge.http, surviving_edge.http)
+            await plays_through(api, creator, video_id, playback)
+        finally:
+            await talker.close()
+            await listener.close()
 
     for node in (cluster.origin, surviving_edge, surviving_chat, idle, cluster.api):
         assert (await fetch(http, f"{node.http}/readyz")).status == 200, node.role

@@ -4,14 +4,18 @@
 // playlist every few seconds and starts playing when the stream comes up.
 // Latency = now − EXT-X-PROGRAM-DATE-TIME of the playing position; the server anchors PDT at
 // the ingest wall clock, so this is what a viewer actually experiences.
+// In a cluster the page names several edges (data-src, then data-fallbacks): when the one
+// playing fails (not a 404: the stream is gone everywhere), the next takes over, so a viewer
+// of an edge that dies carries on from another.
 // window.tributary is the player's state, read by tests and benchmarks.
 
 const BEHIND_SECONDS = 3; // this far behind hls.js's live sync position: offer "Go live"
 const OFFLINE_POLL_MS = 3000;
 const RETRY_MS = 3000;
+const FAILOVER_MS = 250;
 const MAX_SAMPLES = 1000;
 
-export const state = { latencySamples: [], fatalErrors: [], levelSwitches: [], hls: null };
+export const state = { latencySamples: [], fatalErrors: [], levelSwitches: [], sources: [], hls: null };
 window.tributary = state;
 
 const video = document.getElementById("player");
@@ -98,10 +102,24 @@ function onFatal(data) {
   } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR && data.response?.code !== 404) {
     statusEl.textContent = "Connection lost — retrying…";
     const failed = hls;
-    setTimeout(() => { if (hls === failed) hls.loadSource(video.dataset.src); }, RETRY_MS);
+    const next = nextSource();
+    setTimeout(() => { if (hls === failed) hls.loadSource(video.dataset.src); },
+      next ? FAILOVER_MS : RETRY_MS);
   } else {
     setTimeout(showOffline); // 404: the stream is gone (or never came); else: start afresh
   }
+}
+
+/** Move to the next host that serves the stream, if the page named others; whether it did.
+ * The failed one goes to the back of the line: it may be back by the time its turn comes. */
+function nextSource() {
+  const others = JSON.parse(video.dataset.fallbacks || "[]");
+  if (!others.length) return false;
+  const failed = video.dataset.src;
+  video.dataset.src = others.shift();
+  video.dataset.fallbacks = JSON.stringify([...others, failed]);
+  state.sources.push(video.dataset.src);
+  return true;
 }
 
 function play() {
