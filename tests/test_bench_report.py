@@ -1,4 +1,4 @@
-"""bench/report.py: stored benchmark results → RESULTS.md and the README's headline block.
+"""bench/report/: stored benchmark results → RESULTS.md and the README's headline block.
 
 The result dicts below have the shapes the benchmarks' ``--json`` writers produce (the keys
 ``bench/*.py`` put in ``h.write_json``, spreads from ``h.spread``, edge and chat aggregated by
@@ -345,7 +345,7 @@ def test_headline_has_the_issue_figures_and_where_they_came_from(tmp_path: Path)
 
 
 def test_vod_ratio_is_against_the_ffmpeg_threaded_like_tributary_was() -> None:
-    frame_threaded = report._vod_transcode_headline(vod_transcode_result(sliced_1080=False))
+    frame_threaded = report.HEADLINES["vod_transcode"](vod_transcode_result(sliced_1080=False))
     assert frame_threaded[1][1] == "0.43×, 1.02"
 
 

@@ -139,11 +139,15 @@ async def test_serve_edge_in_front_of_an_origin(services, tmp_path):
                 async with http.get(f"{edge}/live/offline/master.m3u8") as response:
                     assert response.status == 404  # the origin's answer, passed on
                     assert b"is not live" in await response.read()
+            # The container health check: the port comes from the same settings.
+            assert await probe(env, "edge") == (0, "ready")
         finally:
             proc.send_signal(signal.SIGTERM)
             _, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, err.decode()[-2000:]
         assert b"edge.started" in err
+        code, said = await probe(env, "edge")
+        assert code == 1 and f"{edge}/readyz" in said, said
 
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tributary", "serve", "edge",
@@ -151,6 +155,17 @@ async def test_serve_edge_in_front_of_an_origin(services, tmp_path):
     )
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2 and b"an edge needs origins" in err
+
+
+async def probe(env: dict[str, str], role: str) -> tuple[int, str]:
+    """``tributary probe ROLE``: its exit status and what it said."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tributary", "probe", role,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, (out or err).decode().strip()
 
 
 async def poll_status(http: aiohttp.ClientSession, url: str, timeout: float = 60) -> int:
