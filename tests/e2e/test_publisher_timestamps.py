@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 import av
@@ -61,6 +62,17 @@ async def push(
         client.close()
 
 
+def frame_times(path: Path, fmp4: bytes) -> tuple[list[float], list[float]]:
+    """Presentation times (seconds) of the decoded video frames, in order, and of the audio
+    packets of an init segment followed by its media."""
+    path.write_bytes(fmp4)
+    with av.open(str(path)) as c:
+        video = sorted(f.time for f in c.decode(video=0))
+    with av.open(str(path)) as c:
+        audio = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
+    return video, audio
+
+
 async def settled_playlist(http: aiohttp.ClientSession, url: str) -> m3u8.M3U8:
     """The playlist once the publisher's last parts are in (nothing new for half a second)."""
     last = None
@@ -96,12 +108,7 @@ async def test_publisher_timestamps_become_one_clean_timeline(
             else:
                 for part in segment.parts:
                     blob += (await fetch(http, f"{base}/{part.uri}")).body
-    path = tmp_path / "out.mp4"
-    path.write_bytes(blob)
-    with av.open(str(path)) as c:
-        video = sorted(f.time for f in c.decode(video=0))
-    with av.open(str(path)) as c:
-        audio = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
+    video, audio = frame_times(tmp_path / "out.mp4", blob)
     sent_video = sum(1 for p in encoded.packets if p.kind == "video")
     gaps = [(round(a, 3), round(b, 3)) for a, b in zip(video, video[1:]) if b - a > 0.04]
     assert len(video) >= sent_video - 2, (len(video), gaps, video[-3:])
@@ -138,12 +145,7 @@ async def test_audio_whose_configuration_comes_late_joins_the_stream(services, t
         for segment in since_audio:
             for part in segment.parts:
                 blob += (await fetch(http, f"{base}/{part.uri}")).body
-    path = tmp_path / "out.mp4"
-    path.write_bytes(blob)
-    with av.open(str(path)) as c:
-        video = sorted(f.time for f in c.decode(video=0))
-    with av.open(str(path)) as c:
-        audio = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size]
+    video, audio = frame_times(tmp_path / "out.mp4", blob)
     assert audio, "no audio after its configuration arrived"
     assert all(0 < b - a < 0.1 for a, b in zip(audio, audio[1:]))
     assert abs(video[-1] - audio[-1]) < 0.15
