@@ -910,9 +910,7 @@ async def main() -> int:
           f" fan-out window, {args.hold:g} s holds; fd limit {fd_limit}", flush=True)
     runs = []
     for run in range(args.runs):
-        load = os.getloadavg()
-        print(f"run {run + 1}/{args.runs} (load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})",
-              flush=True)
+        load = h.announce_run(run, args.runs)
         r = await one_run(args)
         r["load_average_before"] = load
         runs.append(r)

@@ -562,9 +562,7 @@ async def main() -> int:
           f" process at {priority}; peer {peer}", flush=True)
     runs = []
     for run in range(args.runs):
-        load = os.getloadavg()
-        print(f"run {run + 1}/{args.runs} (load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})",
-              flush=True)
+        load = h.announce_run(run, args.runs)
         r = await one_run(args, cores, nginx_binary)
         r["load_average_before"] = load
         runs.append(r)

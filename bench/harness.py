@@ -668,6 +668,14 @@ def run(main: Callable[[], Awaitable[int]]) -> int:
         return 130
 
 
+def announce_run(index: int, runs: int) -> tuple[float, float, float]:
+    """Print which run starts and the load average before it (the machine is shared, so a
+    figure is read beside it); the load average, for the run's record."""
+    load = os.getloadavg()
+    print(f"run {index + 1}/{runs} (load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})", flush=True)
+    return load
+
+
 def print_header(title: str, m: Machine) -> None:
     print(f"== {title} — {dt.datetime.now().isoformat(timespec='seconds')}")
     print(m.line(), flush=True)
